@@ -75,6 +75,9 @@ type Features struct {
 	MinCreatorItems int `yaml:"min_creator_items"`
 	// MinGenreItems: genres/tags on fewer items are left out of the vocabulary.
 	MinGenreItems int `yaml:"min_genre_items"`
+	// MultiHotGenres is the length of the genre multi-hot: each domain's most
+	// frequent genres, the same length in every domain.
+	MultiHotGenres int `yaml:"multihot_genres"`
 }
 
 // Split holds the split stage's knobs.
