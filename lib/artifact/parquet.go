@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
+	"strings"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
@@ -54,19 +54,9 @@ func Create[T any](path string, lineage Lineage) (*Writer[T], error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	kv, err := lineage.keyValues()
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
+	// Lineage goes into the footer at Close, when the content hash is
+	// known; SetLineage may still change it until then.
 	opts := writerOptions()
-	for _, p := range kv {
-		opts = append(opts, parquet.KeyValueMetadata(p[0], p[1]))
-	}
-	// The hash is patched in after the data; a placeholder of the same key
-	// keeps the footer's key order fixed.
-	opts = append(opts, parquet.KeyValueMetadata(KeyContentSHA256, ""))
 	buf := bufio.NewWriterSize(f, 1<<20)
 	return &Writer[T]{path: path, tmp: f, buf: buf, w: parquet.NewGenericWriter[T](buf, opts...), lineage: lineage}, nil
 }
@@ -79,6 +69,10 @@ func (w *Writer[T]) Write(rows []T) error {
 	w.rows += int64(len(rows))
 	return nil
 }
+
+// SetLineage replaces the lineage recorded at Close, for stages that learn
+// their inputs while they stream (ingest learns which files it read).
+func (w *Writer[T]) SetLineage(l Lineage) { w.lineage = l }
 
 // Rows is the number of rows written so far.
 func (w *Writer[T]) Rows() int64 { return w.rows }
@@ -109,7 +103,7 @@ func (w *Writer[T]) Close() (string, error) {
 	if err := w.buf.Flush(); err != nil {
 		return fail(err)
 	}
-	sum, err := stampContentHash(w.tmp)
+	sum, err := stampLineage(w.tmp, w.lineage)
 	if err != nil {
 		return fail(err)
 	}
@@ -156,9 +150,9 @@ func hashPrefix(f io.ReaderAt, n int64) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// stampContentHash hashes everything before the footer and rewrites the
-// footer with the hash in its key-value metadata.
-func stampContentHash(f *os.File) (string, error) {
+// stampLineage hashes everything before the footer and rewrites the footer
+// with the lineage and the hash in its key-value metadata.
+func stampLineage(f *os.File, lineage Lineage) (string, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return "", err
@@ -171,11 +165,14 @@ func stampContentHash(f *os.File) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	i := slices.IndexFunc(md.KeyValueMetadata, func(kv format.KeyValue) bool { return kv.Key == KeyContentSHA256 })
-	if i < 0 {
-		return "", errors.New("content hash placeholder missing from footer")
+	kvs, err := lineage.keyValues()
+	if err != nil {
+		return "", err
 	}
-	md.KeyValueMetadata[i].Value = sum
+	md.KeyValueMetadata = md.KeyValueMetadata[:0]
+	for _, kv := range append(kvs, [2]string{KeyContentSHA256, sum}) {
+		md.KeyValueMetadata = append(md.KeyValueMetadata, format.KeyValue{Key: kv[0], Value: kv[1]})
+	}
 	enc, err := thrift.Marshal(new(thrift.CompactProtocol), &md)
 	if err != nil {
 		return "", err
@@ -193,7 +190,11 @@ func stampContentHash(f *os.File) (string, error) {
 }
 
 // ReadLineage reads an artifact's lineage from its footer without reading rows.
+// Arrow IPC artifacts (.arrow) keep it in their schema metadata.
 func ReadLineage(path string) (Lineage, error) {
+	if strings.HasSuffix(path, ".arrow") {
+		return readArrowLineage(path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return Lineage{}, err
@@ -225,6 +226,13 @@ func ReadLineage(path string) (Lineage, error) {
 // one recorded in its footer: a mismatch means the file was changed after the
 // pipeline wrote it.
 func Verify(path string) (Lineage, error) {
+	if strings.HasSuffix(path, ".arrow") {
+		rec, l, err := ReadArrow(path)
+		if err == nil {
+			rec.Release()
+		}
+		return l, err
+	}
 	l, err := ReadLineage(path)
 	if err != nil {
 		return l, err

@@ -17,7 +17,6 @@
 package ingest
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -197,6 +196,10 @@ type domainCtx struct {
 	ts     int64Slab
 	fl     float64Slab
 	i64    int64Slab
+	// known is the set of item ids of the catalogue file (movies, books,
+	// artists), filled before the interactions are read, so references to
+	// missing items can be noted.
+	known map[string]struct{}
 }
 
 // newDomain checks in against the format's roles and prepares a read.
@@ -508,7 +511,7 @@ func (f *fileCtx) header(want ...string) ([]int, error) {
 		idx[i] = slices.Index(names, w)
 		if idx[i] < 0 {
 			return nil, &ParseError{File: f.rel, Line: no, Field: "header",
-				Msg: fmt.Sprintf("column %q missing (header is %q)", w, strings.Join(names, string(f.sepRune())))}
+				Msg: fmt.Sprintf("column %q missing (header is %q)", w, strings.Join(names, f.sepRune()))}
 		}
 	}
 	return idx, nil
@@ -561,6 +564,3 @@ func (f *fileCtx) tag(s Sink, x schema.Tag) error {
 	}
 	return nil
 }
-
-// errStop is an internal sentinel some readers use to end a loop early.
-var errStop = errors.New("stop")

@@ -44,7 +44,18 @@ func (d *domainCtx) readMLRatingsCSV(f *fileCtx, sink Sink) error {
 	if err != nil {
 		return err
 	}
-	return d.readRatings(f, ratingLayout{user: idx[0], item: idx[1], rating: idx[2], ts: idx[3], names: names, scale: halfStars}, sink)
+	return d.readRatings(f, ratingLayout{user: idx[0], item: idx[1], rating: idx[2], ts: idx[3], names: names, scale: halfStars,
+		knownNote: "movieId not in movies file"}, sink)
+}
+
+// addKnown records a catalogue item id.
+func (d *domainCtx) addKnown(id []byte) {
+	if d.known == nil {
+		d.known = map[string]struct{}{}
+	}
+	if _, ok := d.known[string(id)]; !ok {
+		d.known[string(id)] = struct{}{}
+	}
 }
 
 func (d *domainCtx) readMLMoviesCSV(f *fileCtx, sink Sink) error {
@@ -73,6 +84,7 @@ func (d *domainCtx) readMLMoviesCSV(f *fileCtx, sink Sink) error {
 			}
 			continue
 		}
+		d.addKnown(id)
 		if err := f.item(sink, schema.Item{
 			Domain: d.in.Domain,
 			Item:   d.items.get(id),

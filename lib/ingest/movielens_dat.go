@@ -28,7 +28,8 @@ func ReadMovieLens1M(in Input, sink Sink, rep *Report) error {
 func (d *domainCtx) readML1MRatings(f *fileCtx, sink Sink) error {
 	f.ncols = 4
 	return d.readRatings(f, ratingLayout{user: 0, item: 1, rating: 2, ts: 3,
-		names: [4]string{"UserID", "MovieID", "Rating", "Timestamp"}, scale: oneToFive}, sink)
+		names: [4]string{"UserID", "MovieID", "Rating", "Timestamp"}, scale: oneToFive,
+		knownNote: "MovieID not in movies file"}, sink)
 }
 
 func (d *domainCtx) readML1MMovies(f *fileCtx, sink Sink) error {
@@ -53,6 +54,7 @@ func (d *domainCtx) readML1MMovies(f *fileCtx, sink Sink) error {
 			}
 			continue
 		}
+		d.addKnown(fields[0])
 		if err := f.item(sink, schema.Item{
 			Domain: d.in.Domain,
 			Item:   d.items.get(fields[0]),
@@ -146,7 +148,8 @@ func ReadMovieLens100K(in Input, sink Sink, rep *Report) error {
 func (d *domainCtx) readML100KRatings(f *fileCtx, sink Sink) error {
 	f.ncols = 4
 	return d.readRatings(f, ratingLayout{user: 0, item: 1, rating: 2, ts: 3,
-		names: [4]string{"user id", "item id", "rating", "timestamp"}, scale: oneToFive}, sink)
+		names: [4]string{"user id", "item id", "rating", "timestamp"}, scale: oneToFive,
+		knownNote: "item id not in u.item"}, sink)
 }
 
 // readML100KGenres reads u.genre ("name|index" per line). The indexes must
@@ -225,6 +228,7 @@ func (d *domainCtx) readML100KItems(f *fileCtx, genreNames []string, sink Sink) 
 			}
 			continue
 		}
+		d.addKnown(fields[0])
 		if err := f.item(sink, schema.Item{
 			Domain: d.in.Domain,
 			Item:   d.items.get(fields[0]),

@@ -35,6 +35,10 @@ type ratingLayout struct {
 	user, item, rating, ts int       // field indexes; ts < 0 when there is none
 	names                  [4]string // user, item, rating, timestamp column names
 	scale                  ratingScale
+	// knownNote, when set, is the note for a rating of an item missing from
+	// the catalogue file read before (d.known). Such ratings are kept: the
+	// clean stage decides what to do with them.
+	knownNote string
 }
 
 // readRatings is the hot loop shared by every explicit-ratings file:
@@ -82,6 +86,11 @@ func (d *domainCtx) readRatings(f *fileCtx, lay ratingLayout, sink Sink) error {
 				return err
 			}
 			continue
+		}
+		if lay.knownNote != "" && d.known != nil {
+			if _, ok := d.known[string(it)]; !ok {
+				f.note(lay.knownNote)
+			}
 		}
 		var ts *int64
 		if lay.ts >= 0 {

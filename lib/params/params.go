@@ -46,7 +46,6 @@ type Ingest struct {
 	// MaxMalformedFraction fails a file whose share of malformed rows exceeds it:
 	// a few bad rows are counted and dropped, a wrong format is an error.
 	MaxMalformedFraction float64 `yaml:"max_malformed_fraction"`
-	RowGroupSize         int     `yaml:"row_group_size"`
 }
 
 // Clean holds the clean stage's knobs.
@@ -59,12 +58,6 @@ type Clean struct {
 	MinUserInteractions int `yaml:"min_user_interactions"`
 	// MinItemInteractions drops items with fewer interactions.
 	MinItemInteractions int `yaml:"min_item_interactions"`
-}
-
-// Normalize holds the normalize stage's knobs.
-type Normalize struct {
-	// FitOn names the user group whose interactions fit the scalers: "train".
-	FitOn string `yaml:"fit_on"`
 }
 
 // Features holds the features stage's knobs.
@@ -123,14 +116,13 @@ type EDA struct {
 
 // Params is the whole params.yaml.
 type Params struct {
-	Data      Data      `yaml:"data"`
-	Ingest    Ingest    `yaml:"ingest"`
-	Clean     Clean     `yaml:"clean"`
-	Normalize Normalize `yaml:"normalize"`
-	Features  Features  `yaml:"features"`
-	Split     Split     `yaml:"split"`
-	Tasks     Tasks     `yaml:"tasks"`
-	EDA       EDA       `yaml:"eda"`
+	Data     Data     `yaml:"data"`
+	Ingest   Ingest   `yaml:"ingest"`
+	Clean    Clean    `yaml:"clean"`
+	Features Features `yaml:"features"`
+	Split    Split    `yaml:"split"`
+	Tasks    Tasks    `yaml:"tasks"`
+	EDA      EDA      `yaml:"eda"`
 
 	// Raw keeps each top-level section's YAML node, so a stage can hash exactly
 	// the sections it depends on.

@@ -1,8 +1,55 @@
 package pipeline
 
-// All returns every stage declaration, in any order; dag validates dvc.yaml
-// against it and runs it in-process.
-//
-// TODO-lead: placeholder added by the dag package author so dag/cmd/dag
-// builds; replace with the real list of stage declarations.
-func All() []Stage { return nil }
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/crossrec/crossrec/lib/params"
+)
+
+// Declarations returns every stage's contract for the repository at root.
+// The ingest stage's input folder is data.root from root/params.yaml, the
+// same value dvc.yaml interpolates, so moving the data keeps the two in step.
+func Declarations(root string) ([]Stage, error) {
+	dataRoot := "../shared/datasets"
+	if _, err := os.Stat(filepath.Join(root, "params.yaml")); err == nil {
+		p, err := params.Load(filepath.Join(root, "params.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		dataRoot = p.Data.Root
+	}
+	return []Stage{
+		ingestStage(dataRoot),
+		cleanStage(),
+		normalizeStage(),
+		featuresStage(),
+		alignStage(),
+		edaStage(),
+		splitStage(),
+		tasksStage(),
+	}, nil
+}
+
+// All is Declarations for the current folder; it panics on a broken
+// params.yaml because callers (dag's command) have nothing better to do.
+func All() []Stage {
+	s, err := Declarations(".")
+	if err != nil {
+		panic(fmt.Sprintf("pipeline: %v", err))
+	}
+	return s
+}
+
+// code lists the code folders a stage depends on: its own program, its
+// libraries and the common ones.
+func code(stage string, libs ...string) []string {
+	out := []string{"stages/" + stage}
+	for _, l := range libs {
+		out = append(out, "lib/"+l)
+	}
+	return append(out, commonCode...)
+}
+
+func deps(inputs []string, code []string) []string { return append(append([]string{}, inputs...), code...) }

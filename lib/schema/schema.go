@@ -142,3 +142,13 @@ type SplitInteraction struct {
 	// Temporal: Rank follows time (else a seeded shuffle).
 	Temporal bool `parquet:"temporal"`
 }
+
+// AlignedItem is an item's place in the universal genre space shared by
+// all domains.
+type AlignedItem struct {
+	Domain       string    `parquet:"domain,dict"`
+	Item         string    `parquet:"item,dict"`
+	Index        int32     `parquet:"index"`
+	Universal    []float32 `parquet:"universal,list"`     // multi-hot over the universal genres
+	UniversalIdx []int32   `parquet:"universal_idx,list"` // the same, as sorted indices
+}
