@@ -75,7 +75,7 @@ func ranks(x []float64) []float64 {
 		for j < len(idx) && x[idx[j]] == x[idx[i]] {
 			j++
 		}
-		avg := float64(i+j) / 2 // mean of ranks i+1..j
+		avg := float64(i+1+j) / 2 // mean of ranks i+1..j
 		for k := i; k < j; k++ {
 			r[idx[k]] = avg
 		}

@@ -1,6 +1,7 @@
 package eda
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -213,4 +214,14 @@ func mean(x []float64) Float {
 		s += v
 	}
 	return ratio(s, float64(len(x)))
+}
+
+// JSON returns the indented JSON of s with a final newline: the bytes the
+// eda stage writes, the same for the same input.
+func (s *Stats) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("eda: %w", err)
+	}
+	return append(b, '\n'), nil
 }

@@ -69,6 +69,7 @@ type gbBooks struct {
 }
 
 func (d *domainCtx) readGBBooks(f *fileCtx, b *gbBooks) error {
+	d.startKnown()
 	idx, err := f.header("book_id", "goodreads_book_id", "authors", "title", "average_rating", "ratings_count")
 	if err != nil {
 		return err

@@ -131,6 +131,7 @@ func readLastfmTags(f *fileCtx) (map[string]string, error) {
 }
 
 func (d *domainCtx) readLastfmArtists(f *fileCtx, h *heldItems) error {
+	d.startKnown()
 	idx, err := f.header("id", "name")
 	if err != nil {
 		return err

@@ -48,17 +48,19 @@ func (d *domainCtx) readMLRatingsCSV(f *fileCtx, sink Sink) error {
 		knownNote: "movieId not in movies file"}, sink)
 }
 
+// startKnown starts the set of catalogue item ids: from now on, ratings of
+// items outside it are noted (an empty catalogue makes every rating noted).
+func (d *domainCtx) startKnown() { d.known = map[string]struct{}{} }
+
 // addKnown records a catalogue item id.
 func (d *domainCtx) addKnown(id []byte) {
-	if d.known == nil {
-		d.known = map[string]struct{}{}
-	}
 	if _, ok := d.known[string(id)]; !ok {
 		d.known[string(id)] = struct{}{}
 	}
 }
 
 func (d *domainCtx) readMLMoviesCSV(f *fileCtx, sink Sink) error {
+	d.startKnown()
 	idx, err := f.header("movieId", "title", "genres")
 	if err != nil {
 		return err

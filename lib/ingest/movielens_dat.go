@@ -33,6 +33,7 @@ func (d *domainCtx) readML1MRatings(f *fileCtx, sink Sink) error {
 }
 
 func (d *domainCtx) readML1MMovies(f *fileCtx, sink Sink) error {
+	d.startKnown()
 	f.ncols = 3
 	for {
 		fields, no, err := f.row()
@@ -183,6 +184,7 @@ func readML100KGenres(f *fileCtx) ([]string, error) {
 }
 
 func (d *domainCtx) readML100KItems(f *fileCtx, genreNames []string, sink Sink) error {
+	d.startKnown()
 	const flags0 = 5
 	f.ncols = flags0 + len(genreNames)
 	for {

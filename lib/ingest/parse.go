@@ -162,6 +162,7 @@ type interner struct {
 	prefix string
 	m      map[string]string
 	max    int
+	last   string // the previous result: ratings files come grouped by user
 }
 
 // maxInterned bounds each interner (about 100 MB at worst).
@@ -173,10 +174,15 @@ func newInterner(prefix string) *interner {
 
 // get returns prefix+b as a string.
 func (in *interner) get(b []byte) string {
+	if len(in.last) == len(in.prefix)+len(b) && in.last[len(in.prefix):] == string(b) {
+		return in.last
+	}
 	if s, ok := in.m[string(b)]; ok { // no allocation for the lookup
+		in.last = s
 		return s
 	}
 	s := in.prefix + string(b)
+	in.last = s
 	if len(in.m) < in.max {
 		in.m[s[len(in.prefix):]] = s
 	}

@@ -87,11 +87,6 @@ func (d *domainCtx) readRatings(f *fileCtx, lay ratingLayout, sink Sink) error {
 			}
 			continue
 		}
-		if lay.knownNote != "" && d.known != nil {
-			if _, ok := d.known[string(it)]; !ok {
-				f.note(lay.knownNote)
-			}
-		}
 		var ts *int64
 		if lay.ts >= 0 {
 			t, ok := parseInt(fields[lay.ts])
@@ -108,6 +103,11 @@ func (d *domainCtx) readRatings(f *fileCtx, lay ratingLayout, sink Sink) error {
 				continue
 			}
 			ts = d.ts.ptr(t)
+		}
+		if lay.knownNote != "" && d.known != nil {
+			if _, ok := d.known[string(it)]; !ok {
+				f.note(lay.knownNote)
+			}
 		}
 		if err := f.interaction(sink, schema.Interaction{
 			Domain:    d.in.Domain,

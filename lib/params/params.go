@@ -97,6 +97,11 @@ type Split struct {
 type Tasks struct {
 	// SourceHistory caps the source-domain history carried by cross-domain tasks.
 	SourceHistory int `yaml:"source_history"`
+	// WarmHoldout is the share of each meta-train user's ranked history (the
+	// last ranks) kept out of train.arrow and written to warm.arrow, so the
+	// warm-user states of the evaluation score users the model knows on
+	// interactions it never saw.
+	WarmHoldout float64 `yaml:"warm_holdout"`
 	// CrossDomain lists source->target domain pairs that share users.
 	CrossDomain []CrossPair `yaml:"cross_domain"`
 }

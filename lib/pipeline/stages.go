@@ -52,4 +52,6 @@ func code(stage string, libs ...string) []string {
 	return append(out, commonCode...)
 }
 
-func deps(inputs []string, code []string) []string { return append(append([]string{}, inputs...), code...) }
+func deps(inputs []string, code []string) []string {
+	return append(append([]string{}, inputs...), code...)
+}

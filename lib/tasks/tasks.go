@@ -13,6 +13,7 @@ package tasks
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 
@@ -33,8 +34,22 @@ type Paths struct {
 	Summary                        string
 }
 
+// Warm is the file of meta-train users' held-out interactions.
+const Warm = "warm"
+
 // Groups are written in this order, one file each.
-var Groups = []string{split.Train, split.Valid, split.Test}
+var Groups = []string{split.Train, split.Valid, split.Test, Warm}
+
+// warmHoldout is how many of a training user's n ranked interactions are
+// held out for the warm states: ceil(share*n), or none when the rest would
+// not make a training task.
+func warmHoldout(cfg params.Split, share float64, n int) int {
+	h := int(math.Ceil(share * float64(n)))
+	if h < 1 || !split.Eligible(cfg, split.Train, n-h) {
+		return 0
+	}
+	return h
+}
 
 // Summary counts tasks per domain and group, and cross-domain tasks per pair.
 type Summary struct {
@@ -92,7 +107,6 @@ func Run(p Paths, domains []string, cfg params.Split, tcfg params.Tasks, lineage
 	}
 	// The split artifact is sorted by (domain, user) and ranked within.
 	byGroup := map[string][]Task{}
-	byUser := map[[2]string]Task{} // (domain, user) -> task or history, for cross-domain
 	history := map[[2]string][]schema.SplitInteraction{}
 	for i := 0; i < len(rows); {
 		j := i + 1
@@ -103,18 +117,24 @@ func Run(p Paths, domains []string, cfg params.Split, tcfg params.Tasks, lineage
 		if known {
 			k := [2]string{rows[i].Domain, rows[i].User}
 			history[k] = rows[i:j]
-			if t, ok := Build(rows[i:j], cfg); ok {
+			end := j
+			if rows[i].Group == split.Train {
+				if h := warmHoldout(cfg, tcfg.WarmHoldout, j-i); h > 0 {
+					end = j - h
+					w := Task{Domain: rows[i].Domain, DomainIndex: di, User: rows[i].User, Group: Warm, Support: rows[i:end], Query: rows[end:j]}
+					byGroup[Warm] = append(byGroup[Warm], w)
+					count(sum, w)
+				}
+			}
+			if t, ok := Build(rows[i:end], cfg); ok {
 				t.DomainIndex = di
 				byGroup[t.Group] = append(byGroup[t.Group], t)
-				byUser[k] = t
-				if sum.Tasks[t.Domain] == nil {
-					sum.Tasks[t.Domain] = map[string]int{}
-				}
-				sum.Tasks[t.Domain][t.Group]++
+				count(sum, t)
 			}
 		}
 		i = j
 	}
+	markCold(byGroup)
 	for _, g := range Groups {
 		rec := taskRecord(byGroup[g])
 		_, err := artifact.WriteArrow(filepath.Join(p.OutDir, g+".arrow"), rec, lineage)
@@ -132,7 +152,7 @@ func Run(p Paths, domains []string, cfg params.Split, tcfg params.Tasks, lineage
 		}
 		name := pair.Source + "_to_" + pair.Target
 		sum.Cross[name] = map[string]int{}
-		for _, g := range Groups {
+		for _, g := range Groups[:3] {
 			var cross []crossTask
 			for _, t := range byGroup[g] {
 				if t.Domain != pair.Target {
@@ -157,6 +177,42 @@ func Run(p Paths, domains []string, cfg params.Split, tcfg params.Tasks, lineage
 		}
 	}
 	return sum, artifact.WriteJSON(p.Summary, sum)
+}
+
+func count(sum *Summary, t Task) {
+	if sum.Tasks[t.Domain] == nil {
+		sum.Tasks[t.Domain] = map[string]int{}
+	}
+	sum.Tasks[t.Domain][t.Group]++
+}
+
+// markCold sets ItemCold on every row of every task to "no row of
+// train.arrow has this item": exactly what a model trained on train.arrow
+// has never seen, warm holdouts included.
+func markCold(byGroup map[string][]Task) {
+	seen := map[[2]int32]bool{}
+	for _, t := range byGroup[split.Train] {
+		for _, x := range t.Support {
+			seen[[2]int32{t.DomainIndex, x.ItemIndex}] = true
+		}
+		for _, x := range t.Query {
+			seen[[2]int32{t.DomainIndex, x.ItemIndex}] = true
+		}
+	}
+	for g, ts := range byGroup {
+		for i := range ts {
+			t := &ts[i]
+			// Rows are shared with the split slice; copy before editing.
+			t.Support = slices.Clone(t.Support)
+			t.Query = slices.Clone(t.Query)
+			for _, set := range [][]schema.SplitInteraction{t.Support, t.Query} {
+				for k := range set {
+					set[k].ItemCold = !seen[[2]int32{t.DomainIndex, set[k].ItemIndex}]
+				}
+			}
+		}
+		byGroup[g] = ts
+	}
 }
 
 type crossTask struct {

@@ -61,7 +61,11 @@ func TestRunWritesGroupsApartAndRoundTrips(t *testing.T) {
 		g := assign.Group(user)
 		for _, d := range []string{"a", "b"} {
 			for r := 0; r < 12; r++ {
-				rows = append(rows, schema.SplitInteraction{Domain: d, User: user, Group: g, ItemIndex: int32(r), Rank: int32(r), Norm: float64(r) / 12, Value: float64(r), ItemCold: r == 11})
+				item := int32(r)
+				if r == 11 && g == split.Train {
+					item = 12 // item 11 is seen only by held-out users: cold
+				}
+				rows = append(rows, schema.SplitInteraction{Domain: d, User: user, Group: g, ItemIndex: item, Rank: int32(r), Norm: float64(r) / 12, Value: float64(r)})
 			}
 		}
 	}
@@ -70,8 +74,8 @@ func TestRunWritesGroupsApartAndRoundTrips(t *testing.T) {
 	var feats []schema.ItemFeatures
 	var aligned []schema.AlignedItem
 	for di, d := range []string{"a", "b"} {
-		for i := 0; i < 12; i++ {
-			id := string(rune('0' + i))
+		for i := 0; i < 13; i++ {
+			id := string(rune('a' + i))
 			feats = append(feats, schema.ItemFeatures{Domain: d, Item: id, DomainIndex: int32(di), Index: int32(i), GenreIdx: []int32{1, 0}, CreatorIdx: []int32{0}, GenreMultiHot: []float32{0, 1, 0}, Numeric: []float32{1, 2, 3, 4, 5}})
 			aligned = append(aligned, schema.AlignedItem{Domain: d, Item: id, Index: int32(i), Universal: []float32{1, 0, 0, float32(i)}})
 		}
@@ -81,12 +85,12 @@ func TestRunWritesGroupsApartAndRoundTrips(t *testing.T) {
 	writeAll(t, p.InFeatures, feats)
 	writeAll(t, p.InAligned, aligned)
 	cfg := params.Split{Seed: 7, Train: 0.5, Valid: 0.2, Test: 0.3, SupportK: 3, CurveKs: []int{1, 5}, MinQuery: 2}
-	sum, err := Run(p, []string{"a", "b"}, cfg, params.Tasks{SourceHistory: 4, CrossDomain: []params.CrossPair{{Source: "a", Target: "b"}}}, artifact.Lineage{Stage: "tasks"})
+	sum, err := Run(p, []string{"a", "b"}, cfg, params.Tasks{SourceHistory: 4, WarmHoldout: 0.25, CrossDomain: []params.CrossPair{{Source: "a", Target: "b"}}}, artifact.Lineage{Stage: "tasks"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	total := 0
-	for _, g := range Groups {
+	for _, g := range Groups[:3] {
 		eps, _, err := LoadEpisodes(filepath.Join(p.OutDir, g+".arrow"))
 		if err != nil {
 			t.Fatal(err)
@@ -106,12 +110,17 @@ func TestRunWritesGroupsApartAndRoundTrips(t *testing.T) {
 					t.Fatalf("user %s: item %d in support and query", e.User, q.Item)
 				}
 			}
-			wantK := 3
+			// Training users: 3 of 12 interactions held out for warm.arrow,
+			// support 3, query the other 6. Held-out users: support max K = 5.
+			wantK, wantQ := 3, 6
 			if g != split.Train {
-				wantK = 5
+				wantK, wantQ = 5, 7
 			}
-			if len(e.Support) != wantK || len(e.Query) != 12-wantK || !e.Query[len(e.Query)-1].Cold || e.Query[0].Raw != float32(wantK) {
+			if len(e.Support) != wantK || len(e.Query) != wantQ || e.Query[0].Raw != float32(wantK) {
 				t.Fatalf("%s episode %+v", g, e)
+			}
+			if last := e.Query[len(e.Query)-1]; g != split.Train && !last.Cold {
+				t.Fatalf("%s: item %d never in train.arrow is not flagged cold", g, last.Item)
 			}
 		}
 		cross, _, err := LoadEpisodes(filepath.Join(p.OutDir, "cross_a_to_b_"+g+".arrow"))
@@ -130,11 +139,29 @@ func TestRunWritesGroupsApartAndRoundTrips(t *testing.T) {
 	if total != 120 {
 		t.Fatalf("%d tasks, want one per user and domain (120)", total)
 	}
+	warm, _, err := LoadEpisodes(filepath.Join(p.OutDir, Warm+".arrow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range warm {
+		// The warm query is the training user's last 3 interactions; its
+		// support is what train.arrow holds for the user.
+		if assign.Group(w.User) != split.Train || len(w.Support) != 9 || len(w.Query) != 3 || w.Query[0].Raw != 9 {
+			t.Fatalf("warm episode %+v", w)
+		}
+		// Items seen only in warm holdouts are unknown to the model.
+		if !w.Query[2].Cold {
+			t.Fatalf("warm query item %d (only in holdouts) not cold", w.Query[2].Item)
+		}
+	}
+	if len(warm) != sum.Tasks["a"][Warm]+sum.Tasks["b"][Warm] || len(warm) == 0 {
+		t.Fatalf("%d warm episodes, summary %v", len(warm), sum.Tasks)
+	}
 	items, _, err := LoadItems(filepath.Join(p.OutDir, "items.arrow"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(items.Domains) != 2 || len(items.Domains[1].IDs) != 12 || items.Universal != 4 || items.Domains[1].Universal[4*7+3] != 7 || items.Numeric != 5 {
+	if len(items.Domains) != 2 || len(items.Domains[1].IDs) != 13 || items.Universal != 4 || items.Domains[1].Universal[4*7+3] != 7 || items.Numeric != 5 {
 		t.Fatalf("items table %+v", items)
 	}
 }

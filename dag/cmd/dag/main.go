@@ -22,12 +22,14 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], pipeline.All, os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], pipeline.Declarations, os.Stdout, os.Stderr))
 }
 
 // run is main with its dependencies passed in, so tests can drive it with
-// their own stage declarations and capture its output.
-func run(args []string, stages func() []pipeline.Stage, stdout, stderr io.Writer) int {
+// their own stage declarations and capture its output. declarations gets
+// the -C root, not the working folder, because the declared paths depend
+// on that repository's params.yaml (data.root).
+func run(args []string, declarations func(root string) ([]pipeline.Stage, error), stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("dag", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	root := fs.String("C", ".", "repository root (where dvc.yaml is)")
@@ -51,15 +53,19 @@ func run(args []string, stages func() []pipeline.Stage, stdout, stderr io.Writer
 			fs.Usage()
 			return 2
 		}
-		err = validate(*root, stages())
+		err = validate(*root, declarations)
 		if err == nil {
 			fmt.Fprintln(stdout, "dvc.yaml is consistent with the stage programs")
 		}
 	case "plan":
 		err = plan(*root, targets, stdout)
 	case "run":
+		var stages []pipeline.Stage
+		if stages, err = declarations(*root); err != nil {
+			break
+		}
 		var ran []string
-		ran, err = dag.Run(pipeline.Env{Root: *root, Params: *params}, stages(), targets...)
+		ran, err = dag.Run(pipeline.Env{Root: *root, Params: *params}, stages, targets...)
 		for _, s := range ran {
 			fmt.Fprintln(stdout, "ran", s)
 		}
@@ -77,7 +83,11 @@ func run(args []string, stages func() []pipeline.Stage, stdout, stderr io.Writer
 	return 0
 }
 
-func validate(root string, stages []pipeline.Stage) error {
+func validate(root string, declarations func(string) ([]pipeline.Stage, error)) error {
+	stages, err := declarations(root)
+	if err != nil {
+		return err
+	}
 	f, err := dag.Load(root)
 	if err != nil {
 		return err

@@ -11,7 +11,7 @@ import (
 )
 
 // repo writes a two-stage repository and returns its root and declarations.
-func repo(t *testing.T) (string, func() []pipeline.Stage) {
+func repo(t *testing.T) (string, func(string) ([]pipeline.Stage, error)) {
 	t.Helper()
 	root := t.TempDir()
 	files := map[string]string{
@@ -46,15 +46,15 @@ func repo(t *testing.T) (string, func() []pipeline.Stage) {
 			return os.WriteFile(filepath.Join(env.Root, to), b, 0o644)
 		}
 	}
-	return root, func() []pipeline.Stage {
+	return root, func(string) ([]pipeline.Stage, error) {
 		return []pipeline.Stage{
 			{Name: "a", Deps: []string{"in.txt"}, Outs: []string{"artifacts/a.txt"}, Run: copyFile("in.txt", "artifacts/a.txt")},
 			{Name: "b", Deps: []string{"artifacts/a.txt"}, Outs: []string{"artifacts/b.txt"}, Run: copyFile("artifacts/a.txt", "artifacts/b.txt")},
-		}
+		}, nil
 	}
 }
 
-func call(t *testing.T, stages func() []pipeline.Stage, args ...string) (int, string, string) {
+func call(t *testing.T, stages func(string) ([]pipeline.Stage, error), args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := run(args, stages, &out, &errOut)
@@ -76,6 +76,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"-C", root, "run"}, 0, "everything is up to date\n", ""},
 		{[]string{"-C", root}, 2, "", "usage"},
 		{[]string{"-C", root, "frobnicate"}, 2, "", "usage"},
+		{[]string{"-C", t.TempDir(), "validate"}, 1, "", "dvc.yaml: no such file"},
 	}
 	for _, c := range cases {
 		code, out, errOut := call(t, stages, c.args...)
@@ -89,7 +90,11 @@ func TestCommands(t *testing.T) {
 func TestValidateFailsListingEveryProblem(t *testing.T) {
 	root, stages := repo(t)
 	os.Remove(filepath.Join(root, "in.txt"))
-	broken := func() []pipeline.Stage { s := stages(); s[1].Outs = nil; return s }
+	broken := func(root string) ([]pipeline.Stage, error) {
+		s, _ := stages(root)
+		s[1].Outs = nil
+		return s, nil
+	}
 	code, _, errOut := call(t, broken, "-C", root, "validate")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
