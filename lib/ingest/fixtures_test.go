@@ -2,10 +2,10 @@ package ingest
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -555,5 +555,26 @@ func TestRolesAndFormats(t *testing.T) {
 			t.Errorf("%s on an empty folder: %v", f, err)
 		}
 	}
-	_ = os.ErrNotExist
+}
+
+// Many unterminated quotes: each costs a bounded look-ahead, and every other
+// line is still read.
+func TestManyUnterminatedQuotes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("movieId,title,genres\n")
+	for i := range 20000 {
+		if i%4 == 3 {
+			b.WriteString(strconv.Itoa(i) + ",\"Never closed,Drama\n")
+		} else {
+			b.WriteString(strconv.Itoa(i) + ",Fine,Drama\n")
+		}
+	}
+	root := writeFiles(t, map[string]string{"ml/movies.csv": b.String(), "ml/ratings.csv": "userId,movieId,rating,timestamp\n"})
+	start := time.Now()
+	c, rep := readFixture(t, root, "mv", params.Source{Format: FormatMovieLensCSV, Dir: "ml"})
+	wantEq(t, "items", len(c.items), 15000)
+	wantEq(t, "unterminated", fileRep(t, rep, "mv", "ml/movies.csv").MalformedByReason["unterminated_quote"], 5000)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v", d)
+	}
 }

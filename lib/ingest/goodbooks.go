@@ -20,7 +20,8 @@ import (
 // Items are emitted after book_tags.csv is read, because a book's genres are
 // its tag names ordered by count (descending, ties by name) and book_tags.csv
 // names books by goodreads_book_id, which books.csv maps to book_id. The
-// books are held in memory meanwhile: 10,000 items.
+// books are held in memory meanwhile: 10,000 items. Emission order: items,
+// ratings, to-read pairs.
 func ReadGoodbooks(in Input, sink Sink, rep *Report) error {
 	return run(in, FormatGoodbooks, rep, func(d *domainCtx) error {
 		var books gbBooks
@@ -369,7 +370,7 @@ func (d *domainCtx) readGBToRead(f *fileCtx, sink Sink) error {
 		case !isDigits(fields[idx[1]]):
 			bad = f.badID(no, "book_id", fields[idx[1]])
 		default:
-			if _, ok := d.known[string(fields[idx[1]])]; !ok && d.known != nil {
+			if !d.isKnown(fields[idx[1]]) {
 				f.note("book_id not in books file")
 			}
 			f.count[kToRead]++

@@ -138,11 +138,17 @@ func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 // readOne runs one per-file reader over data, the way the fuzz tests and
 // small unit tests exercise a parser without files.
 func readOne(format string, mode splitMode, data []byte, read func(d *domainCtx, f *fileCtx, c *collector) error) (*collector, *FileReport, error) {
+	return readOneWith(format, mode, data, false, read)
+}
+
+// readOneWith is readOne with the ratings fast path on or off.
+func readOneWith(format string, mode splitMode, data []byte, noFast bool, read func(d *domainCtx, f *fileCtx, c *collector) error) (*collector, *FileReport, error) {
 	rep := NewReport()
 	d, err := newDomain(Input{Domain: "d", Namespace: "ns"}, format, rep)
 	if err != nil {
 		return nil, nil, err
 	}
+	d.noFast = noFast
 	f := newFileCtx("f", bytes.NewReader(data), mode, rep.file("d", format, "f", "test"))
 	c := &collector{}
 	err = read(d, f, c)

@@ -24,6 +24,7 @@ const lastfmFounded = 2002
 // (user, artist) count gets the earliest date that user tagged that artist,
 // nil when they never did. So artists and assignments are read before the
 // counts, and memory is proportional to artists and assignments, not counts.
+// Emission order: Tag rows, items, interactions.
 //
 // tags.dat is latin-1 and its siblings UTF-8; user_artists, tags and
 // user_friends have CRLF endings and the rest LF. lineReader takes all of it.
@@ -336,7 +337,7 @@ func (d *domainCtx) readLastfmUserArtists(f *fileCtx, tl *lastfmTagged, sink Sin
 		if plays < 1 {
 			continue
 		}
-		if _, ok := d.known[string(a)]; !ok {
+		if !d.isKnown(a) {
 			f.note("artistID not in artists file (kept)")
 		}
 		user, item := d.users.get(u), d.items.get(a)

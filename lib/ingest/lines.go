@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"unicode/utf8"
 )
 
@@ -48,12 +49,46 @@ type pendingLine struct {
 	text []byte
 }
 
+// newLineReader sizes its buffer to the input when the size is known, so
+// the many small files (and fuzz inputs) do not each pay for 256 KiB.
 func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(r, readBufSize)}
+	size := int64(readBufSize)
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		size = int64(v.Len())
+	case *os.File:
+		if st, err := v.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
+	}
+	size = max(min(size+64, readBufSize), 4096)
+	return &lineReader{br: bufio.NewReaderSize(r, int(size))}
 }
 
 // next returns the next line and its 1-based number, or io.EOF.
 func (r *lineReader) next() ([]byte, int64, error) {
+	line, no, err := r.nextRaw()
+	if err != nil {
+		return line, no, err
+	}
+	return r.decode(line), no, nil
+}
+
+// decode returns line as UTF-8: as is when valid (so decoding twice is
+// harmless), else decoded as latin-1 into a buffer valid until the next call.
+func (r *lineReader) decode(line []byte) []byte {
+	if utf8.Valid(line) {
+		return line
+	}
+	r.latin1++
+	r.conv = appendLatin1(r.conv[:0], line)
+	return r.conv
+}
+
+// nextRaw is next without the UTF-8 check, for the ratings fast path: a
+// line of digits and separators is ASCII, so only the lines it rejects need
+// decode.
+func (r *lineReader) nextRaw() ([]byte, int64, error) {
 	if len(r.pending) > 0 {
 		p := r.pending[0]
 		r.pending = r.pending[1:]
@@ -89,16 +124,11 @@ func (r *lineReader) next() ([]byte, int64, error) {
 	if r.n == 1 {
 		line = bytes.TrimPrefix(line, utf8BOM)
 	}
-	if !utf8.Valid(line) {
-		r.latin1++
-		r.conv = appendLatin1(r.conv[:0], line)
-		line = r.conv
-	}
 	return line, r.n, nil
 }
 
 // unread pushes lines back to be returned, in order, before the rest of the
-// file. The texts are copied.
+// file. The texts are copied and must be decoded already.
 func (r *lineReader) unread(lines []pendingLine) {
 	cp := make([]pendingLine, 0, len(lines)+len(r.pending))
 	for _, l := range lines {
@@ -200,13 +230,56 @@ func splitCSV(dst [][]byte, scratch, rec []byte) (fields [][]byte, scr []byte, o
 	}
 }
 
+// csvOpen reports whether a CSV line, entered inside a quoted field when
+// inQuote, ends inside one, by the rules of splitCSV. It lets a record that
+// runs over line breaks grow line by line in linear time, instead of
+// splitting the whole record again after every line.
+func csvOpen(line []byte, inQuote bool) bool {
+	i := 0
+	for {
+		if !inQuote { // at the start of a field
+			if i < len(line) && line[i] == '"' {
+				inQuote = true
+				i++
+				continue
+			}
+			j := bytes.IndexByte(line[i:], ',')
+			if j < 0 {
+				return false
+			}
+			i += j + 1
+			continue
+		}
+		j := bytes.IndexByte(line[i:], '"')
+		if j < 0 {
+			return true
+		}
+		i += j + 1
+		switch {
+		case i < len(line) && line[i] == '"': // doubled quote
+			i++
+		case i >= len(line): // closing quote at the end
+			return false
+		case line[i] == ',': // closing quote before the next field
+			inQuote = false
+			i++
+		} // otherwise a bare quote, literal: still inside
+	}
+}
+
 // csvReader reads CSV records, possibly spanning lines, from a lineReader.
 type csvReader struct {
 	lr      *lineReader
 	fields  [][]byte
 	scratch []byte
-	rec     []byte
-	lines   []pendingLine // physical lines of a multi-line record
+	rec     []byte     // a multi-line record, lines joined by "\n"
+	spans   []lineSpan // its physical lines
+}
+
+// lineSpan is one physical line of csvReader.rec.
+type lineSpan struct {
+	no         int64
+	start, end int
 }
 
 // maxRecordLines bounds a quoted field running over line breaks: past it the
@@ -235,24 +308,32 @@ func (c *csvReader) next() ([][]byte, int64, error) {
 			return c.fields, no, nil
 		}
 		c.rec = append(c.rec[:0], line...)
-		c.lines = append(c.lines[:0], pendingLine{no: no, text: bytes.Clone(line)})
-		for open {
+		c.spans = append(c.spans[:0], lineSpan{no, 0, len(line)})
+		for {
 			more, mno, err := c.lr.next()
-			if err == io.EOF || (err == nil && len(c.lines) >= maxRecordLines) {
-				if err == nil {
-					c.lines = append(c.lines, pendingLine{no: mno, text: more})
+			if err == io.EOF || (err == nil && len(c.spans) >= maxRecordLines) {
+				back := make([]pendingLine, 0, len(c.spans))
+				for _, s := range c.spans[1:] {
+					back = append(back, pendingLine{no: s.no, text: c.rec[s.start:s.end]})
 				}
-				c.lr.unread(c.lines[1:])
+				if err == nil {
+					back = append(back, pendingLine{no: mno, text: more})
+				}
+				c.lr.unread(back)
 				return nil, no, errUnterminated
 			}
 			if err != nil {
 				return nil, mno, err
 			}
-			c.lines = append(c.lines, pendingLine{no: mno, text: bytes.Clone(more)})
-			c.rec = append(append(c.rec, '\n'), more...)
-			c.fields, c.scratch, open = splitCSV(c.fields, c.scratch, c.rec)
+			c.rec = append(c.rec, '\n')
+			start := len(c.rec)
+			c.rec = append(c.rec, more...)
+			c.spans = append(c.spans, lineSpan{mno, start, len(c.rec)})
+			if !csvOpen(more, true) {
+				c.fields, c.scratch, _ = splitCSV(c.fields, c.scratch, c.rec)
+				return c.fields, no, nil
+			}
 		}
-		return c.fields, no, nil
 	}
 }
 

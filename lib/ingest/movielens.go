@@ -13,8 +13,8 @@ const noGenres = "(no genres listed)"
 
 // ReadMovieLensCSV reads the ml-latest-small / ml-latest / ml-20m / ml-25m
 // layout: movies.csv (items), ratings.csv (half-star ratings with unix
-// timestamps) and, when present, tags.csv. The files are RFC 4180 CSV with a
-// header, LF or CRLF.
+// timestamps) and, when present, tags.csv, in that order. The files are
+// RFC 4180 CSV with a header, LF or CRLF.
 func ReadMovieLensCSV(in Input, sink Sink, rep *Report) error {
 	return run(in, FormatMovieLensCSV, rep, func(d *domainCtx) error {
 		if err := d.withFile("movies", modeCSV, func(f *fileCtx) error { return d.readMLMoviesCSV(f, sink) }); err != nil {
@@ -48,15 +48,19 @@ func (d *domainCtx) readMLRatingsCSV(f *fileCtx, sink Sink) error {
 		knownNote: "movieId not in movies file"}, sink)
 }
 
-// startKnown starts the set of catalogue item ids: from now on, ratings of
-// items outside it are noted (an empty catalogue makes every rating noted).
-func (d *domainCtx) startKnown() { d.known = map[string]struct{}{} }
+// startKnown starts marking catalogue item ids: from now on, ratings of
+// items outside the catalogue are noted (an empty catalogue makes every
+// rating noted).
+func (d *domainCtx) startKnown() { d.items.marking = true }
 
-// addKnown records a catalogue item id.
-func (d *domainCtx) addKnown(id []byte) {
-	if _, ok := d.known[string(id)]; !ok {
-		d.known[string(id)] = struct{}{}
-	}
+// addKnown marks a catalogue item id and returns its interned string.
+func (d *domainCtx) addKnown(id []byte) string { return d.items.mark(id) }
+
+// isKnown reports whether an item is in the catalogue, true when there is no
+// catalogue to compare with.
+func (d *domainCtx) isKnown(id []byte) bool {
+	_, ok := d.items.lookup(id)
+	return ok || !d.items.marking
 }
 
 func (d *domainCtx) readMLMoviesCSV(f *fileCtx, sink Sink) error {

@@ -10,9 +10,10 @@ import (
 
 // ReadMovieLens1M reads the ml-1m layout: "::"-separated ratings.dat
 // (UserID::MovieID::Rating::Timestamp), movies.dat (MovieID::Title::Genres)
-// and, when present, users.dat, which is validated and counted only (the
-// pipeline uses no demographics). The files have no header and are latin-1;
-// lineReader decodes them to UTF-8.
+// and, when present, users.dat, read in that order (movies, ratings, users).
+// users.dat is validated and counted only: the pipeline uses no
+// demographics. The files have no header and are latin-1; lineReader
+// decodes them to UTF-8.
 func ReadMovieLens1M(in Input, sink Sink, rep *Report) error {
 	return run(in, FormatMovieLens1M, rep, func(d *domainCtx) error {
 		if err := d.withFile("movies", modeColons, func(f *fileCtx) error { return d.readML1MMovies(f, sink) }); err != nil {
@@ -120,9 +121,9 @@ var ml100kGenres = []string{"unknown", "Action", "Adventure", "Animation", "Chil
 
 // ReadMovieLens100K reads the ml-100k layout: tab-separated u.data (user, item,
 // rating, timestamp), '|'-separated u.item (id, title, release date, video
-// release date, IMDb URL, 19 genre flags) and, when present, u.user
-// (validated and counted only) and u.genre (the flag names; the built-in list
-// otherwise). u.item and u.user are latin-1.
+// release date, IMDb URL, 19 genre flags; read before u.data) and, when
+// present, u.user (validated and counted only) and u.genre (the flag names;
+// the built-in list otherwise). u.item and u.user are latin-1.
 //
 // The "unknown" genre flag means no genres, like "(no genres listed)" in the
 // csv layouts, so it is not emitted as a genre.

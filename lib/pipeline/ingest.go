@@ -78,7 +78,11 @@ func runIngest(env Env) error {
 	}
 	sort.Strings(files)
 	for _, f := range files {
-		h, err := artifact.FileSHA256(filepath.Join(root, filepath.FromSlash(f)))
+		path := f
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, filepath.FromSlash(f))
+		}
+		h, err := artifact.FileSHA256(path)
 		if err != nil {
 			return err
 		}
