@@ -119,6 +119,99 @@ type EDA struct {
 	CorrelationPair CrossPair `yaml:"correlation_pair"`
 }
 
+// Evaluate holds the evaluate stage's knobs. lib/eval validates them and
+// its README states the protocol they parameterise.
+type Evaluate struct {
+	// Seeds re-draw each held-out user's support and query (a seeded shuffle
+	// of the episode's support and query pool; none when split.temporal) and
+	// pick the per-seed trained models; metrics are reported as the mean and
+	// spread over seeds.
+	Seeds []uint64 `yaml:"seeds"`
+	// Ks are the cut-offs of the ranking metrics (precision@K, ndcg@K, ...).
+	Ks []int `yaml:"ks"`
+	// Relevance decides which query items count as hits.
+	Relevance EvaluateRelevance `yaml:"relevance"`
+	// ShrinkageGrid lists the shrinkage strengths the baselines' item and
+	// user biases are tuned over, on meta-validation users.
+	ShrinkageGrid []float64 `yaml:"shrinkage_grid"`
+	// LODODomains are the domains of the leave-one-domain-out score.
+	LODODomains []string `yaml:"lodo_domains"`
+	// CrossKs are the target-domain support sizes of the cross-domain
+	// protocol (0: the source history alone).
+	CrossKs []int `yaml:"cross_ks"`
+}
+
+// EvaluateRelevance is the relevance rule, per value kind of a domain.
+type EvaluateRelevance struct {
+	// RatingMin: a rated query item is relevant when its raw rating is at
+	// least this many stars.
+	RatingMin float64 `yaml:"rating_min"`
+	// PlaycountTopShare: a play-count query item is relevant when it is
+	// among the user's top share of query items by plays (ties included).
+	PlaycountTopShare float64 `yaml:"playcount_top_share"`
+}
+
+// Train holds the train stage's knobs: one training run per entry of
+// Models (DVC stage train@<name>), per seed. lib/meta and lib/models
+// document what each knob does.
+type Train struct {
+	// Backend: auto (pure Go unless a CUDA PJRT plugin and a GPU are
+	// found), go, xla:cuda, xla:cpu or xla:/path/plugin.so. $GOMLX_BACKEND
+	// overrides it; a backend that cannot start falls back to pure Go.
+	Backend string `yaml:"backend"`
+	// Seeds: each model is trained once per seed, into
+	// artifacts/models/<name>/seed-<s>/.
+	Seeds []uint64 `yaml:"seeds"`
+	// Steps is the number of outer (meta-)steps of each run.
+	Steps     int     `yaml:"steps"`
+	MetaBatch int     `yaml:"meta_batch"` // tasks per outer step
+	QueryMax  int     `yaml:"query_max"`  // query ratings sampled per task and step
+	OuterLR   float64 `yaml:"outer_lr"`   // Adam step size
+	Clip      float64 `yaml:"clip"`       // global gradient-norm clip (0: none)
+	// EvalEvery steps a point of the training curve is computed on
+	// EvalTasks meta-validation users (K = split.support_k); KeepBest
+	// exports the weights of the best point by validation MAE.
+	EvalEvery       int  `yaml:"eval_every"`
+	EvalTasks       int  `yaml:"eval_tasks"`
+	KeepBest        bool `yaml:"keep_best"`
+	CheckpointEvery int  `yaml:"checkpoint_every"`
+	// Model is the architecture and adaptation every entry starts from.
+	Model TrainModel `yaml:"model"`
+	// Models names the runs; each may override the method and a few
+	// knobs of Model.
+	Models map[string]TrainRun `yaml:"models"`
+}
+
+// TrainModel is the shared architecture and inner loop.
+type TrainModel struct {
+	ItemDim      int      `yaml:"item_dim"`
+	UserDim      int      `yaml:"user_dim"`
+	Hidden       [2]int   `yaml:"hidden"`
+	Encoder      bool     `yaml:"encoder"`
+	Adapt        []string `yaml:"adapt"` // besides the user state: last, head
+	InnerSteps   int      `yaml:"inner_steps"`
+	InnerLR      float64  `yaml:"inner_lr"`
+	LearnInnerLR bool     `yaml:"learn_inner_lr"`
+	L2           float64  `yaml:"l2"` // on the item-embedding rows a batch uses
+}
+
+// TrainRun is one entry of train.models.
+type TrainRun struct {
+	Arch string `yaml:"arch"` // fcnn | ncf
+	// Method: joint (plain training, fine-tuned on the support at test
+	// time), maml, reptile.
+	Method     string `yaml:"method"`
+	FirstOrder bool   `yaml:"first_order"`
+	// ExcludeDomain trains without that domain's tasks (leave one domain
+	// out); such runs are named <model>-lodo-<domain>.
+	ExcludeDomain string `yaml:"exclude_domain,omitempty"`
+	// Overrides of train.model / train (0 or empty: keep).
+	InnerSteps int     `yaml:"inner_steps,omitempty"`
+	InnerLR    float64 `yaml:"inner_lr,omitempty"`
+	OuterLR    float64 `yaml:"outer_lr,omitempty"`
+	Steps      int     `yaml:"steps,omitempty"`
+}
+
 // Params is the whole params.yaml.
 type Params struct {
 	Data     Data     `yaml:"data"`
@@ -128,6 +221,8 @@ type Params struct {
 	Split    Split    `yaml:"split"`
 	Tasks    Tasks    `yaml:"tasks"`
 	EDA      EDA      `yaml:"eda"`
+	Evaluate Evaluate `yaml:"evaluate"`
+	Train    Train    `yaml:"train"`
 
 	// Raw keeps each top-level section's YAML node, so a stage can hash exactly
 	// the sections it depends on.

@@ -20,7 +20,7 @@ func Declarations(root string) ([]Stage, error) {
 		}
 		dataRoot = p.Data.Root
 	}
-	return []Stage{
+	return append([]Stage{
 		ingestStage(dataRoot),
 		cleanStage(),
 		normalizeStage(),
@@ -29,7 +29,8 @@ func Declarations(root string) ([]Stage, error) {
 		edaStage(),
 		splitStage(),
 		tasksStage(),
-	}, nil
+		evaluateStage(),
+	}, trainStages(root)...), nil
 }
 
 // All is Declarations for the current folder; it panics on a broken

@@ -1,0 +1,233 @@
+// Command models benchmarks meta-training and new-user adaptation on this
+// machine, and runs the same MAML step written in PyTorch (maml_torch.py)
+// as the peer, in the same run, so the ratio compares like with like:
+//
+//	go run ./bench/models                 # GoMLX + PyTorch peer (needs bench/requirements.txt)
+//	go run ./bench/models -peer=false     # GoMLX only
+//
+// Shapes follow ../shared/docs/gomlx.md: an NCF-sized model (item and user
+// vectors of 32, MLP 64-32), 32 tasks x 10 support x 10 query, 5 inner SGD
+// steps adapting the user state and the output layer, Adam outer update;
+// adaptation: K=10 support ratings, the whole catalogue (10,000 items)
+// scored. Data are synthetic (lib/synth): timing does not depend
+// on values. Results are printed and written as JSON to -out.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/crossrec/crossrec/lib/backend"
+	"github.com/crossrec/crossrec/lib/fastgrad"
+	"github.com/crossrec/crossrec/lib/meta"
+	"github.com/crossrec/crossrec/lib/models"
+	"github.com/crossrec/crossrec/lib/synth"
+	"github.com/crossrec/crossrec/lib/tasks"
+)
+
+type result struct {
+	Name      string  `json:"name"`
+	MedianMS  float64 `json:"median_ms"`
+	P99MS     float64 `json:"p99_ms,omitempty"`
+	TasksPerS float64 `json:"tasks_per_s,omitempty"`
+}
+
+func main() {
+	nTasks := flag.Int("tasks", 32, "tasks per meta-batch")
+	k := flag.Int("k", 10, "support ratings per task")
+	q := flag.Int("q", 10, "query ratings per task")
+	inner := flag.Int("inner", 5, "inner SGD steps")
+	nItems := flag.Int("items", 10000, "catalogue size")
+	rounds := flag.Int("rounds", 20, "timed meta-steps per method")
+	adapts := flag.Int("adapts", 200, "timed adaptations")
+	stock := flag.Bool("stock", false, "also time GoMLX's own DotGeneral gradient")
+	peer := flag.Bool("peer", true, "run the PyTorch peer (python3 bench/models/maml_torch.py)")
+	python := flag.String("python", "python3", "python interpreter for the peer")
+	out := flag.String("out", "bench/out/models.json", "JSON results")
+	flag.Parse()
+	if err := run(*nTasks, *k, *q, *inner, *nItems, *rounds, *adapts, *stock, *peer, *python, *out); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(nTasks, k, q, inner, nItems, rounds, adapts int, stock, peer bool, python, out string) error {
+	sel, err := backend.Select("")
+	if err != nil {
+		return err
+	}
+	items := synth.Items(1, nItems)
+	cat, err := models.NewCatalog(items, nil)
+	if err != nil {
+		return err
+	}
+	eps := synth.Episodes(2, items, 4*nTasks, k, q)
+	cfg := models.Config{Arch: models.NCF, ItemDim: 32, UserDim: 32, Hidden: [2]int{64, 32}, Encoder: true,
+		Adapt: []string{models.GroupLast}, InnerSteps: inner, InnerLR: 0.1, Shape: cat.Shape()}
+	fmt.Printf("backend %s; %d CPUs; %d tasks x %d support x %d query, %d inner steps, %d items\n",
+		sel.Config, runtime.NumCPU(), nTasks, k, q, inner, nItems)
+	var res []result
+	variants := []struct {
+		name  string
+		step  meta.StepConfig
+		stock bool
+	}{
+		{"gomlx maml second order", meta.StepConfig{Method: meta.MAML}, false},
+		{"gomlx maml first order", meta.StepConfig{Method: meta.MAML, FirstOrder: true}, false},
+		{"gomlx reptile", meta.StepConfig{Method: meta.Reptile}, false},
+	}
+	if stock {
+		variants = append(variants, struct {
+			name  string
+			step  meta.StepConfig
+			stock bool
+		}{"gomlx maml second order, stock DotGeneral gradient", meta.StepConfig{Method: meta.MAML}, true})
+	}
+	for _, v := range variants {
+		fastgrad.Unregister()
+		if !v.stock {
+			if err := fastgrad.Register(); err != nil {
+				return err
+			}
+		}
+		v.step.InnerSteps, v.step.OuterLR, v.step.Clip = inner, 1e-3, 10
+		s, err := meta.NewStepper(sel.Backend, cfg, v.step)
+		if err != nil {
+			return err
+		}
+		st := meta.NewState(cfg.Init(1))
+		sk := k
+		if v.step.Method == meta.Reptile {
+			sk = k + q
+		}
+		b := &meta.Batch{Support: cat.NewSet(nTasks, sk), Query: cat.NewSet(nTasks, q), Domain: make([]int32, nTasks)}
+		for t := range nTasks {
+			e := eps[t]
+			set := e.Support
+			if v.step.Method == meta.Reptile {
+				set = append(slices.Clone(e.Support), e.Query...)
+			}
+			if err := cat.Fill(b.Support, t, 0, set); err != nil {
+				return err
+			}
+			if err := cat.Fill(b.Query, t, 0, e.Query); err != nil {
+				return err
+			}
+		}
+		var times []float64
+		for i := range rounds + 3 {
+			t0 := time.Now()
+			if _, err := s.Run(st, cat, b); err != nil {
+				return err
+			}
+			if i >= 3 { // the first runs compile the graph
+				times = append(times, ms(time.Since(t0)))
+			}
+		}
+		r := result{Name: v.name, MedianMS: pct(times, 50), P99MS: pct(times, 99)}
+		r.TasksPerS = float64(nTasks) / (r.MedianMS / 1000)
+		res = append(res, r)
+		fmt.Printf("%-52s %8.1f ms/step  %7.0f tasks/s\n", r.Name, r.MedianMS, r.TasksPerS)
+	}
+	fastgrad.Unregister()
+	if err := fastgrad.Register(); err != nil {
+		return err
+	}
+	r, err := adaptation(sel, cfg, items, eps, adapts)
+	if err != nil {
+		return err
+	}
+	res = append(res, r)
+	fmt.Printf("%-52s %8.2f ms p50  %6.2f ms p99\n", r.Name, r.MedianMS, r.P99MS)
+	report := map[string]any{"backend": sel.Config, "cpus": runtime.NumCPU(), "tasks": nTasks, "support": k, "query": q,
+		"inner_steps": inner, "items": nItems, "gomlx": res}
+	if peer {
+		pr, err := runPeer(python, nTasks, k, q, inner, nItems, rounds, adapts)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: PyTorch peer not run: %v\n", err)
+		} else {
+			report["pytorch"] = pr
+			for _, p := range pr {
+				fmt.Printf("%-52s %8.2f ms", p.Name, p.MedianMS)
+				if p.P99MS > 0 && p.TasksPerS == 0 {
+					fmt.Printf(" p50  %6.2f ms p99", p.P99MS)
+				}
+				fmt.Println()
+			}
+			ratios := map[string]float64{}
+			for i, g := range res {
+				if i < len(pr) && pr[i].MedianMS > 0 {
+					ratios[g.Name] = g.MedianMS / pr[i].MedianMS
+					fmt.Printf("ratio GoMLX/PyTorch, %-33s %6.2f\n", g.Name[len("gomlx "):], ratios[g.Name])
+				}
+			}
+			report["ratio_gomlx_over_pytorch"] = ratios
+		}
+	}
+	if out != "" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		b, _ := json.MarshalIndent(report, "", "  ")
+		return os.WriteFile(out, append(b, '\n'), 0o644)
+	}
+	return nil
+}
+
+// adaptation times Score with K support ratings over the whole catalogue.
+func adaptation(sel *backend.Selection, cfg models.Config, items *tasks.ItemTable, eps []tasks.Episode, n int) (result, error) {
+	cfg.LearnInnerLR = false
+	m, err := models.NewModel("bench", sel.Backend, cfg, cfg.Init(1), items)
+	if err != nil {
+		return result{}, err
+	}
+	all := make([]int32, len(items.Domains[0].IDs))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	var times []float64
+	for i := range n + 5 {
+		e := eps[i%len(eps)]
+		t0 := time.Now()
+		if _, err := m.Score(0, e.Support, all); err != nil {
+			return result{}, err
+		}
+		if i >= 5 {
+			times = append(times, ms(time.Since(t0)))
+		}
+	}
+	return result{Name: fmt.Sprintf("gomlx adapt K=%d + score %d items", len(eps[0].Support), len(all)), MedianMS: pct(times, 50), P99MS: pct(times, 99)}, nil
+}
+
+func runPeer(python string, nTasks, k, q, inner, nItems, rounds, adapts int) ([]result, error) {
+	script := filepath.Join("bench", "models", "maml_torch.py")
+	cmd := exec.Command(python, script, "--tasks", fmt.Sprint(nTasks), "--k", fmt.Sprint(k), "--q", fmt.Sprint(q),
+		"--inner", fmt.Sprint(inner), "--items", fmt.Sprint(nItems), "--rounds", fmt.Sprint(rounds), "--adapts", fmt.Sprint(adapts))
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s: %w", script, err)
+	}
+	var rs []result
+	if err := json.Unmarshal(stdout.Bytes(), &rs); err != nil {
+		return nil, fmt.Errorf("%s: output: %w", script, err)
+	}
+	return rs, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func pct(xs []float64, p int) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := (len(s) - 1) * p / 100
+	return s[i]
+}

@@ -1,0 +1,374 @@
+package eval
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/crossrec/crossrec/lib/artifact"
+	"github.com/crossrec/crossrec/lib/schema"
+)
+
+// combined is a cell's reported values: the mean over seeds and spread.
+func (r *runner) combined(key cellKey) map[string]float64 {
+	var per []map[string]float64
+	for _, c := range r.cells[key] {
+		if c != nil {
+			per = append(per, c.summary())
+		}
+	}
+	return combineSeeds(per)
+}
+
+// chanceOf is the chance row of a table cell, from the first model scored
+// in it: it depends on the users and candidates only, which every model
+// shares.
+func (r *runner) chanceOf(table, group string, k int) map[string]float64 {
+	models := r.order[table]
+	if len(models) == 0 {
+		return nil
+	}
+	var per []map[string]float64
+	for _, c := range r.cells[cellKey{table, group, models[0], k}] {
+		if c != nil {
+			per = append(per, c.chance())
+		}
+	}
+	if len(per) == 0 {
+		return nil
+	}
+	return combineSeeds(per)
+}
+
+// perUser averages a cell's per-user values over seeds, for the users
+// (episode indices) eps; NaN where the user has no value in any seed.
+func (r *runner) perUser(key cellKey, eps []int, pick func(*cell) map[int]float64) []float64 {
+	out := make([]float64, len(eps))
+	for i, ep := range eps {
+		var s float64
+		var n int
+		for _, c := range r.cells[key] {
+			if c == nil {
+				continue
+			}
+			if v, ok := pick(c)[ep]; ok {
+				s += v
+				n++
+			}
+		}
+		out[i] = math.NaN()
+		if n > 0 {
+			out[i] = s / float64(n)
+		}
+	}
+	return out
+}
+
+func (r *runner) isBaseline(name string) bool {
+	switch name {
+	case GlobalMeanName, ItemMeanName, PopularityName, UserBiasName:
+		return true
+	}
+	return false
+}
+
+// generalisation computes the leave-one-domain-out score of every model
+// that has leave-one-out versions: for each held-out domain d, NDCG@10 on
+// d's meta-test users of the model trained without d divided by NDCG@10 of
+// the model trained with d; then the mean and the worst (lowest) over the
+// domains present. 1 means nothing is lost by never having seen the
+// domain; the baselines, which know nothing of a domain they were not
+// fitted on, show the floor.
+func (r *runner) generalisation() (map[string]any, map[string]any) {
+	scores, detail := map[string]any{}, map[string]any{}
+	k := r.cfg.SupportK
+	for _, base := range r.order[tableCold] {
+		ratios := map[string]any{}
+		det := map[string]any{}
+		var sum float64
+		worst := math.Inf(1)
+		n := 0
+		for _, d := range r.cfg.LODODomains {
+			without, ok1 := r.combined(cellKey{tableLODO, d, base + LODOInfix + d, k})[fmt.Sprintf("ndcg@%d", HeadK)]
+			with, ok2 := r.combined(cellKey{tableCold, d, base, k})[fmt.Sprintf("ndcg@%d", HeadK)]
+			if !ok1 || !ok2 || with <= 0 {
+				continue
+			}
+			ratio := without / with
+			ratios[d] = ratio
+			det[d] = map[string]float64{"ndcg@10_without_domain": without, "ndcg@10_with_domain": with, "ratio": ratio}
+			sum += ratio
+			worst = min(worst, ratio)
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		ratios["mean"] = sum / float64(n)
+		ratios["worst"] = worst
+		ratios["domains"] = n
+		scores[base] = ratios
+		detail[base] = det
+	}
+	return scores, detail
+}
+
+func (r *runner) write(p Paths) error {
+	k := r.cfg.SupportK
+	// Headline table.
+	head := map[string]any{}
+	for _, dom := range r.data.Domains {
+		models := map[string]any{}
+		for _, m := range r.order[tableCold] {
+			if _, ok := r.cells[cellKey{tableCold, dom.Name, m, k}]; ok {
+				models[m] = r.combined(cellKey{tableCold, dom.Name, m, k})
+			}
+		}
+		if ch := r.chanceOf(tableCold, dom.Name, k); ch != nil {
+			models["chance"] = ch
+		}
+		head[dom.Name] = models
+	}
+	gen, genDetail := r.generalisation()
+	head["domain_generalisation"] = gen
+	// MeLU states.
+	states := map[string]any{}
+	for _, dom := range r.data.Domains {
+		models := map[string]any{}
+		for _, st := range States {
+			for _, m := range r.order[st] {
+				key := cellKey{st, dom.Name, m, k}
+				if _, ok := r.cells[key]; !ok {
+					continue
+				}
+				if models[m] == nil {
+					models[m] = map[string]any{}
+				}
+				models[m].(map[string]any)[st] = r.combined(key)
+			}
+			if ch := r.chanceOf(st, dom.Name, k); ch != nil {
+				if models["chance"] == nil {
+					models["chance"] = map[string]any{}
+				}
+				models["chance"].(map[string]any)[st] = ch
+			}
+		}
+		states[dom.Name] = models
+	}
+	// Cross-domain.
+	cross := map[string]any{}
+	for _, set := range r.data.Cross {
+		table := crossPrefix + set.Name
+		models := map[string]any{}
+		for _, m := range append(append([]string{}, r.order[table]...), "chance") {
+			byK := map[string]any{}
+			for _, ck := range r.cfg.CrossKs {
+				if m == "chance" {
+					if ch := r.chanceOf(table, set.Name, ck); ch != nil {
+						byK[fmt.Sprintf("k=%d", ck)] = ch
+					}
+				} else if _, ok := r.cells[cellKey{table, set.Name, m, ck}]; ok {
+					byK[fmt.Sprintf("k=%d", ck)] = r.combined(cellKey{table, set.Name, m, ck})
+				}
+			}
+			if len(byK) > 0 {
+				models[m] = byK
+			}
+		}
+		cross[set.Name] = models
+	}
+	// Paired tests.
+	compare := map[string]any{}
+	for _, dom := range r.data.Domains {
+		var eps []int
+		for i, e := range r.data.Test {
+			if e.Domain == dom.Name {
+				eps = append(eps, i)
+			}
+		}
+		models := r.order[tableCold]
+		tests := map[string]any{}
+		for i, a := range models {
+			for _, b := range models[i+1:] {
+				if !r.isBaseline(a) && !r.isBaseline(b) {
+					continue
+				}
+				ka, kb := cellKey{tableCold, dom.Name, a, k}, cellKey{tableCold, dom.Name, b, k}
+				if r.cells[ka] == nil || r.cells[kb] == nil {
+					continue
+				}
+				t := map[string]any{}
+				ndcg := func(c *cell) map[int]float64 { return c.userNDCG }
+				ae := func(c *cell) map[int]float64 { return c.userAE }
+				t[fmt.Sprintf("ndcg@%d", HeadK)] = Paired(r.perUser(ka, eps, ndcg), r.perUser(kb, eps, ndcg))
+				if !r.cells[ka][0].rankingOnly && !r.cells[kb][0].rankingOnly {
+					t["abs_error"] = Paired(r.perUser(ka, eps, ae), r.perUser(kb, eps, ae))
+				}
+				tests[a+" vs "+b] = t
+			}
+		}
+		compare[dom.Name] = tests
+	}
+	if err := artifact.WriteJSON(p.Metrics, head); err != nil {
+		return err
+	}
+	if err := artifact.WriteJSON(p.States, states); err != nil {
+		return err
+	}
+	if err := artifact.WriteJSON(p.Cross, cross); err != nil {
+		return err
+	}
+	if err := artifact.WriteJSON(p.Compare, compare); err != nil {
+		return err
+	}
+	if err := artifact.WriteFileAtomic(p.ColdCurve, r.curveCSV(tableCold, r.cfg.CurveKs, func(string) []string { return r.domainNamesOrder() })); err != nil {
+		return err
+	}
+	var pairs []string
+	for _, s := range r.data.Cross {
+		pairs = append(pairs, s.Name)
+	}
+	if err := artifact.WriteFileAtomic(p.CrossCurve, r.crossCSV(pairs)); err != nil {
+		return err
+	}
+	return artifact.WriteJSON(p.Report, r.report(genDetail))
+}
+
+func (r *runner) domainNamesOrder() []string { return r.data.domainNames() }
+
+// curveColumns are the columns of the plot CSVs after domain, model, k.
+var curveColumns = []string{"ndcg@10", "ndcg@10_std", "recall@10", "recall@10_std", "mae", "mae_std"}
+
+func csvHeader(b *bytes.Buffer) {
+	b.WriteString("domain,model,k")
+	for _, c := range curveColumns {
+		b.WriteString("," + c)
+	}
+	b.WriteString("\n")
+}
+
+func csvRow(b *bytes.Buffer, group, model string, k int, m map[string]float64) {
+	fmt.Fprintf(b, "%s,%s,%d", group, model, k)
+	for _, c := range curveColumns {
+		b.WriteString(",")
+		if v, ok := m[c]; ok {
+			b.WriteString(strconv.FormatFloat(v, 'g', 6, 64))
+		}
+	}
+	b.WriteString("\n")
+}
+
+// curveCSV is the cold-start curve: one row per domain, model and support
+// size, long format so one plot colours by model and facets by domain.
+func (r *runner) curveCSV(table string, ks []int, groups func(string) []string) []byte {
+	var b bytes.Buffer
+	csvHeader(&b)
+	for _, g := range groups(table) {
+		for _, m := range r.order[table] {
+			for _, k := range ks {
+				key := cellKey{table, g, m, k}
+				if _, ok := r.cells[key]; ok {
+					csvRow(&b, g, m, k, r.combined(key))
+				}
+			}
+		}
+	}
+	return b.Bytes()
+}
+
+// crossCSV is the cross-domain curve, the pair in the domain column.
+func (r *runner) crossCSV(pairs []string) []byte {
+	var b bytes.Buffer
+	csvHeader(&b)
+	for _, pair := range pairs {
+		table := crossPrefix + pair
+		for _, m := range r.order[table] {
+			for _, k := range r.cfg.CrossKs {
+				key := cellKey{table, pair, m, k}
+				if _, ok := r.cells[key]; ok {
+					csvRow(&b, pair, m, k, r.combined(key))
+				}
+			}
+		}
+	}
+	return b.Bytes()
+}
+
+// report is the evaluation's record of how it was done: the protocol in
+// words, each domain's facts, the tuned baselines, which models were found
+// and which were left out, and the inputs' content hashes.
+func (r *runner) report(genDetail map[string]any) map[string]any {
+	domains := map[string]any{}
+	baselines := map[string]any{}
+	for i, dom := range r.data.Domains {
+		cold := 0
+		for _, c := range dom.Cold {
+			if c {
+				cold++
+			}
+		}
+		test, warm := 0, 0
+		for _, e := range r.data.Test {
+			if e.Domain == dom.Name {
+				test++
+			}
+		}
+		for _, e := range r.data.Warm {
+			if e.Domain == dom.Name {
+				warm++
+			}
+		}
+		rel := fmt.Sprintf("raw rating of at least %g stars", r.cfg.RatingMin)
+		if dom.Kind == schema.KindPlaycount {
+			rel = fmt.Sprintf("the user's top %g%% of query items by plays (at least one; ties at the cut included)", 100*r.cfg.PlaycountTopShare)
+		}
+		domains[dom.Name] = map[string]any{
+			"value_kind": dom.Kind, "error_unit": dom.Unit(), "relevance": rel,
+			"catalogue": dom.Items, "cold_items": cold, "train_users": dom.TrainUsers,
+			"test_users": test, "warm_users": warm,
+		}
+		baselines[dom.Name] = r.tuning[i]
+	}
+	var evaluated []string
+	for _, t := range r.found {
+		evaluated = append(evaluated, t.name)
+	}
+	dirs := map[string][]string{}
+	for _, t := range r.found {
+		for _, d := range t.dirs {
+			if r.relDir != nil {
+				d = r.relDir(d)
+			}
+			dirs[t.name] = append(dirs[t.name], d)
+		}
+	}
+	left := map[string]string{}
+	for name, why := range r.skip {
+		if r.relDir != nil && r.modelsDir != "" {
+			why = strings.ReplaceAll(why, r.modelsDir, r.relDir(r.modelsDir))
+		}
+		left[name] = why
+	}
+	return map[string]any{
+		"protocol": map[string]any{
+			"candidates":   "every item of the user's domain except the support pool (the first max(curve_ks) items of the episode; the model sees the first K); no sampling",
+			"tie_break":    "score descending, then item index ascending",
+			"seeds":        r.cfg.Seeds,
+			"support_k":    r.cfg.SupportK,
+			"curve_ks":     r.cfg.CurveKs,
+			"cross_ks":     r.cfg.CrossKs,
+			"ks":           r.cfg.Ks,
+			"temporal":     r.cfg.Temporal,
+			"paired_tests": "per-user values averaged over seeds; mean_diff = first model minus second",
+		},
+		"domains":         domains,
+		"baselines":       baselines,
+		"trained_models":  evaluated,
+		"model_dirs":      dirs,
+		"models_left_out": left,
+		"generalisation":  genDetail,
+		"inputs":          r.data.Inputs,
+	}
+}

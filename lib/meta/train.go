@@ -1,0 +1,405 @@
+package meta
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/crossrec/crossrec/lib/artifact"
+	"github.com/crossrec/crossrec/lib/models"
+	"github.com/crossrec/crossrec/lib/tasks"
+)
+
+// Options configure one training run.
+type Options struct {
+	Model     models.Config // Shape is filled from the catalogue
+	Step      StepConfig
+	Seed      uint64
+	Steps     int // outer steps
+	MetaBatch int // tasks per step
+	SupportK  int // support entries per task (the first K)
+	QueryMax  int // query entries sampled per task and step
+	// ExcludeDomain leaves one domain's tasks out (leave-one-domain-out).
+	ExcludeDomain string
+	EvalEvery     int // steps between validation points (0: only at the end)
+	EvalTasks     int // validation tasks per point (0: all)
+	EvalQuery     int // query entries scored per validation task
+	// KeepBest returns the weights of the validation point with the lowest
+	// MAE instead of the last ones (model selection on meta-validation
+	// users, never on test users).
+	KeepBest bool
+	// CheckpointDir, when set, holds a resumable checkpoint written every
+	// CheckpointEvery steps; a run with the same options resumes from it.
+	CheckpointDir   string
+	CheckpointEvery int
+	// Tag is mixed into the checkpoint's fingerprint: the stage passes the
+	// hashes of its inputs, so a checkpoint never outlives the data.
+	Tag      string
+	Progress io.Writer // progress bar (nil: none)
+}
+
+// CurvePoint is one row of the training curve. It holds no wall-clock
+// time, so the curve is a deterministic output.
+type CurvePoint struct {
+	Step      int     `json:"step"`
+	TrainLoss float64 `json:"train_loss"` // mean query MSE after adaptation, over the steps since the last point
+	ValidMSE  float64 `json:"valid_mse"`
+	ValidMAE  float64 `json:"valid_mae"`
+}
+
+// Result is what a run produces.
+type Result struct {
+	Weights  *models.Weights
+	Curve    []CurvePoint
+	BestStep int
+	Seconds  float64 // training wall time (not deterministic: not for DVC outputs)
+	StepSecs float64 // median seconds per meta-step
+}
+
+// fingerprint identifies the options a checkpoint belongs to.
+func (o *Options) fingerprint() string {
+	c := *o
+	// Steps is left out: a longer run resumes from a shorter one's state
+	// (the outer step size is constant, so that is the same run extended).
+	c.Progress, c.CheckpointDir, c.CheckpointEvery, c.Steps = nil, "", 0, 0
+	b, _ := json.Marshal(c)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Train runs the outer loop over tasks of train (minus the excluded
+// domain), validating on valid.
+func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode, o Options) (*Result, error) {
+	o.Model.Shape = cat.Shape()
+	if o.MetaBatch <= 0 || o.SupportK <= 0 || o.QueryMax <= 0 || o.Steps < 0 {
+		return nil, fmt.Errorf("train: meta_batch, support_k and query_max must be positive, steps not negative")
+	}
+	if o.EvalEvery > 0 && o.Steps%o.EvalEvery != 0 {
+		return nil, fmt.Errorf("train: steps (%d) must be a multiple of eval_every (%d), so the last step is a curve point", o.Steps, o.EvalEvery)
+	}
+	train = filterDomain(train, o.ExcludeDomain)
+	valid = filterDomain(valid, o.ExcludeDomain)
+	if len(train) == 0 {
+		return nil, fmt.Errorf("train: no training tasks (excluded domain %q)", o.ExcludeDomain)
+	}
+	if o.EvalTasks > 0 && len(valid) > o.EvalTasks {
+		valid = spread(valid, o.EvalTasks)
+	}
+	s, err := NewStepper(b, o.Model, o.Step)
+	if err != nil {
+		return nil, err
+	}
+	w := o.Model.Init(o.Seed)
+	setDataInit(w, cat, train)
+	st := NewState(w)
+	var curve []CurvePoint
+	var best *models.Weights
+	bestMAE, bestStep := math.Inf(1), 0
+	lossSum, nLoss := 0.0, 0
+	fp := o.fingerprint()
+	if o.CheckpointDir != "" {
+		if ck, err := loadCheckpoint(o.CheckpointDir, fp); err == nil && ck.Steps <= o.Steps {
+			st, curve = ck.state(w.Specs), ck.Curve
+			bestMAE, bestStep = ck.BestMAE, ck.BestStep
+			lossSum, nLoss = ck.LossSum, ck.NLoss
+			if ck.Best != nil {
+				best = &models.Weights{Specs: w.Specs, Values: ck.Best}
+			}
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "resuming from %s at step %d\n", o.CheckpointDir, st.Steps)
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) && o.Progress != nil {
+			fmt.Fprintf(o.Progress, "ignoring checkpoint in %s: %v\n", o.CheckpointDir, err)
+		}
+	}
+	evalPoint := func(lossSum float64, nLoss int) error {
+		mse, mae, err := validate(s, st, cat, valid, o)
+		if err != nil {
+			return err
+		}
+		p := CurvePoint{Step: st.Steps, ValidMSE: mse, ValidMAE: mae, TrainLoss: math.NaN()}
+		if nLoss > 0 {
+			p.TrainLoss = lossSum / float64(nLoss)
+		}
+		curve = append(curve, p)
+		if o.KeepBest && mae < bestMAE {
+			bestMAE, bestStep, best = mae, st.Steps, s.Weights(st)
+		}
+		return nil
+	}
+	if st.Steps == 0 && o.EvalEvery > 0 {
+		if err := evalPoint(0, 0); err != nil {
+			return nil, err
+		}
+	}
+	bar := newBar(o.Progress, o.Steps, st.Steps)
+	start := time.Now()
+	var times []float64
+	batch := newBatch(cat, o)
+	for st.Steps < o.Steps {
+		if err := fillBatch(batch, cat, train, o, st.Steps); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		loss, err := s.Run(st, cat, batch)
+		if err != nil {
+			return nil, fmt.Errorf("step %d: %w", st.Steps, err)
+		}
+		times = append(times, time.Since(t0).Seconds())
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return nil, fmt.Errorf("step %d: loss is %g (lower train.outer_lr or inner_lr)", st.Steps, loss)
+		}
+		lossSum += loss
+		nLoss++
+		bar.update(st.Steps, loss)
+		if (o.EvalEvery > 0 && st.Steps%o.EvalEvery == 0) || st.Steps == o.Steps {
+			if err := evalPoint(lossSum, nLoss); err != nil {
+				return nil, err
+			}
+			lossSum, nLoss = 0, 0
+		}
+		if o.CheckpointDir != "" && o.CheckpointEvery > 0 && (st.Steps%o.CheckpointEvery == 0 || st.Steps == o.Steps) {
+			var bv [][]float32
+			if best != nil {
+				bv = best.Values
+			}
+			if err := saveCheckpoint(o.CheckpointDir, checkpoint{Fingerprint: fp, Steps: st.Steps, Curve: curve, Best: bv,
+				BestMAE: bestMAE, BestStep: bestStep, LossSum: lossSum, NLoss: nLoss}, st); err != nil {
+				return nil, err
+			}
+		}
+	}
+	bar.done()
+	res := &Result{Weights: s.Weights(st), Curve: curve, BestStep: st.Steps, Seconds: time.Since(start).Seconds(), StepSecs: median(times)}
+	if o.KeepBest && best != nil {
+		res.Weights, res.BestStep = best, bestStep
+	}
+	return res, nil
+}
+
+func filterDomain(eps []tasks.Episode, domain string) []tasks.Episode {
+	if domain == "" {
+		return eps
+	}
+	var out []tasks.Episode
+	for _, e := range eps {
+		if e.Domain != domain {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// spread picks n tasks evenly across eps (sorted by domain and user), so
+// every domain is represented in a validation subset.
+func spread(eps []tasks.Episode, n int) []tasks.Episode {
+	out := make([]tasks.Episode, n)
+	for i := range out {
+		out[i] = eps[i*len(eps)/n]
+	}
+	return out
+}
+
+// ItemBiasShrinkage is the pseudo-count of the item-bias initialisation.
+const ItemBiasShrinkage = 5.0
+
+// setDataInit starts each domain's bias at its training mean rating and
+// each item's bias at its shrunk mean residual over the training tasks,
+// sum(r - mu_d) / (ItemBiasShrinkage + n_i): the closed-form fit of those
+// two parameters on meta-train data, from which gradient training goes on.
+// Sparse item rows get few and small Adam updates in a short run, so
+// starting them at zero would leave most of them there.
+func setDataInit(w *models.Weights, cat *models.Catalog, train []tasks.Episode) {
+	di, bi := w.Index("domain_bias"), w.Index("item_bias")
+	if di < 0 || bi < 0 {
+		return
+	}
+	sum := make([]float64, len(cat.Domains))
+	n := make([]float64, len(cat.Domains))
+	for _, e := range train {
+		for _, set := range [][]tasks.Rated{e.Support, e.Query} {
+			for _, x := range set {
+				sum[e.DomainIndex] += float64(x.Norm)
+				n[e.DomainIndex]++
+			}
+		}
+	}
+	for d := range sum {
+		if n[d] > 0 {
+			w.Values[di][d] = float32(sum[d] / n[d])
+		}
+	}
+	isum := make([]float64, cat.NItems)
+	in := make([]float64, cat.NItems)
+	for _, e := range train {
+		for _, set := range [][]tasks.Rated{e.Support, e.Query} {
+			for _, x := range set {
+				row := cat.ItemOff[e.DomainIndex] + x.Item
+				isum[row] += float64(x.Norm) - float64(w.Values[di][e.DomainIndex])
+				in[row]++
+			}
+		}
+	}
+	for i := range isum {
+		w.Values[bi][i] = float32(isum[i] / (ItemBiasShrinkage + in[i]))
+	}
+}
+
+func newBatch(cat *models.Catalog, o Options) *Batch {
+	k := o.SupportK
+	if o.Step.Method == Reptile {
+		k += o.QueryMax
+	}
+	return &Batch{Support: cat.NewSet(o.MetaBatch, k), Query: cat.NewSet(o.MetaBatch, o.QueryMax), Domain: make([]int32, o.MetaBatch)}
+}
+
+// fillBatch samples the tasks of a step from a generator seeded by (seed,
+// step), so a resumed run samples exactly what an uninterrupted one would.
+func fillBatch(b *Batch, cat *models.Catalog, train []tasks.Episode, o Options, step int) error {
+	r := rand.New(rand.NewPCG(o.Seed, uint64(step)+1))
+	for t := range o.MetaBatch {
+		e := &train[r.IntN(len(train))]
+		sup := e.Support[:min(o.SupportK, len(e.Support))]
+		q := e.Query
+		if len(q) > o.QueryMax {
+			q = make([]tasks.Rated, 0, o.QueryMax)
+			for _, j := range r.Perm(len(e.Query))[:o.QueryMax] {
+				q = append(q, e.Query[j])
+			}
+		}
+		b.Domain[t] = e.DomainIndex
+		s := sup
+		if o.Step.Method == Reptile {
+			s = append(append([]tasks.Rated(nil), sup...), q...)
+		}
+		if err := cat.Fill(b.Support, t, e.DomainIndex, s); err != nil {
+			return fmt.Errorf("%s/%s support: %w", e.Domain, e.User, err)
+		}
+		if err := cat.Fill(b.Query, t, e.DomainIndex, q); err != nil {
+			return fmt.Errorf("%s/%s query: %w", e.Domain, e.User, err)
+		}
+	}
+	return nil
+}
+
+// validate adapts to each validation task's first K support ratings and
+// returns the query MSE and MAE over all rated query entries.
+func validate(s *Stepper, st *State, cat *models.Catalog, valid []tasks.Episode, o Options) (mse, mae float64, err error) {
+	const chunk = 64
+	qn := max(o.EvalQuery, 1)
+	b := &Batch{Support: cat.NewSet(chunk, o.SupportK), Query: cat.NewSet(chunk, qn), Domain: make([]int32, chunk)}
+	var se, ae, n float64
+	for i := 0; i < len(valid); i += chunk {
+		for t := range chunk {
+			if i+t >= len(valid) {
+				cat.Fill(b.Support, t, 0, nil)
+				cat.Fill(b.Query, t, 0, nil)
+				continue
+			}
+			e := &valid[i+t]
+			b.Domain[t] = e.DomainIndex
+			if err := cat.Fill(b.Support, t, e.DomainIndex, e.Support[:min(o.SupportK, len(e.Support))]); err != nil {
+				return 0, 0, err
+			}
+			if err := cat.Fill(b.Query, t, e.DomainIndex, e.Query[:min(qn, len(e.Query))]); err != nil {
+				return 0, 0, err
+			}
+		}
+		s1, a1, n1, err := s.Evaluate(st, cat, b)
+		if err != nil {
+			return 0, 0, err
+		}
+		for t := range s1 {
+			se += float64(s1[t])
+			ae += float64(a1[t])
+			n += float64(n1[t])
+		}
+	}
+	if n == 0 {
+		return math.NaN(), math.NaN(), nil
+	}
+	return se / n, ae / n, nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s[len(s)/2]
+}
+
+// checkpoint is the resumable training state.
+type checkpoint struct {
+	Fingerprint string
+	Steps       int
+	Params, M   [][]float32
+	V           [][]float32
+	Curve       []CurvePoint
+	Best        [][]float32
+	BestMAE     float64
+	BestStep    int
+	LossSum     float64 // training loss accumulated since the last curve point
+	NLoss       int
+}
+
+func (c *checkpoint) state(specs []models.VarSpec) *State {
+	st := &State{Steps: c.Steps}
+	for i, sp := range specs {
+		st.Params = append(st.Params, tensorOf(c.Params[i], sp.Dims))
+		st.M = append(st.M, tensorOf(c.M[i], sp.Dims))
+		st.V = append(st.V, tensorOf(c.V[i], sp.Dims))
+	}
+	return st
+}
+
+const checkpointFile = "state.gob"
+
+func saveCheckpoint(dir string, c checkpoint, st *State) error {
+	c.Params, c.M, c.V = download(st.Params), download(st.M), download(st.V)
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&c); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return artifact.WriteFileAtomic(filepath.Join(dir, checkpointFile), buf.Bytes())
+}
+
+func loadCheckpoint(dir, fp string) (*checkpoint, error) {
+	f, err := os.Open(filepath.Join(dir, checkpointFile))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var c checkpoint
+	if err := gob.NewDecoder(f).Decode(&c); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if c.Fingerprint != fp {
+		return nil, fmt.Errorf("it was written with other options")
+	}
+	if c.BestMAE == 0 && c.Best == nil {
+		c.BestMAE = math.Inf(1)
+	}
+	return &c, nil
+}

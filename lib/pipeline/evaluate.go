@@ -1,0 +1,96 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/crossrec/crossrec/lib/eval"
+	"github.com/crossrec/crossrec/lib/models"
+	"github.com/crossrec/crossrec/lib/params"
+	"github.com/crossrec/crossrec/lib/split"
+	"github.com/crossrec/crossrec/lib/tasks"
+)
+
+// Paths of the evaluate stage.
+const (
+	// EvalModelsDir is where the train stages export models; evaluate
+	// scores whatever it finds there.
+	EvalModelsDir = "artifacts/models"
+
+	EvalPredictions = "artifacts/evaluate/predictions.parquet"
+	EvalReport      = "artifacts/evaluate/report.json"
+	EvalMetrics     = "metrics/evaluate.json"
+	EvalStates      = "metrics/evaluate_states.json"
+	EvalCross       = "metrics/evaluate_cross.json"
+	EvalCompare     = "artifacts/evaluate/compare.json"
+	EvalColdCurve   = "plots/evaluate/cold_start.csv"
+	EvalCrossCurve  = "plots/evaluate/cross_domain.csv"
+)
+
+// evalSections are the params sections evaluate reads: the split fixes
+// the support sizes the tasks were cut with, tasks the cross-domain pairs.
+var evalSections = []string{"split", "tasks", "evaluate"}
+
+// evaluateStage declares the evaluation. It depends on the whole tasks
+// folder and the scalers; the trained models it scores are found at run
+// time under EvalModelsDir, so a model not trained yet is simply absent.
+// Once train stages exist, their model folders belong in Deps too, so that
+// retraining reruns the evaluation (see lib/eval/README.md).
+func evaluateStage() Stage {
+	in := []string{TasksDir, Scalers}
+	return Stage{
+		Name: "evaluate",
+		Deps: deps(in, code("evaluate", "eval", "metrics", "models", "backend", "fastgrad", "recommend", "tasks", "normalize", "split")),
+		// The curve CSVs are plain outputs (cache: false in dvc.yaml), drawn
+		// by the top-level plot definitions: declared as stage plots, DVC
+		// would also draw each with its default template.
+		Outs:    []string{EvalPredictions, EvalReport, EvalCompare, EvalColdCurve, EvalCrossCurve},
+		Metrics: []string{EvalMetrics, EvalStates, EvalCross},
+		Params:  evalSections,
+		Run:     runEvaluate,
+	}
+}
+
+// evalTaskFiles are the task files evaluate reads, for lineage.
+func evalTaskFiles(p *params.Params) []string {
+	files := []string{TasksDir + "/items.arrow"}
+	for _, g := range []string{split.Train, split.Valid, split.Test, tasks.Warm} {
+		files = append(files, TasksDir+"/"+g+".arrow")
+	}
+	for _, c := range p.Tasks.CrossDomain {
+		files = append(files, TasksDir+"/cross_"+c.Source+"_to_"+c.Target+"_"+split.Test+".arrow")
+	}
+	return files
+}
+
+func runEvaluate(env Env) error {
+	p, err := env.Load()
+	if err != nil {
+		return err
+	}
+	cfg, err := eval.ConfigFrom(p)
+	if err != nil {
+		return err
+	}
+	l, err := env.Lineage(p, "evaluate", evalSections, append(evalTaskFiles(p), Scalers)...)
+	if err != nil {
+		return err
+	}
+	for _, dir := range []string{"artifacts/evaluate", "plots/evaluate", "metrics"} {
+		if err := os.MkdirAll(env.Path(dir), 0o755); err != nil {
+			return fmt.Errorf("evaluate: %w", err)
+		}
+	}
+	return eval.Run(eval.Paths{
+		TasksDir: env.Path(TasksDir), Scalers: env.Path(Scalers), ModelsDir: env.Path(EvalModelsDir),
+		Metrics: env.Path(EvalMetrics), States: env.Path(EvalStates), Cross: env.Path(EvalCross), Compare: env.Path(EvalCompare),
+		Report: env.Path(EvalReport), Predictions: env.Path(EvalPredictions),
+		ColdCurve: env.Path(EvalColdCurve), CrossCurve: env.Path(EvalCrossCurve),
+	}, cfg, eval.Options{Load: models.Load, Lineage: l, Log: os.Stderr, RelDir: func(abs string) string {
+		if r, err := filepath.Rel(env.Root, abs); err == nil {
+			return filepath.ToSlash(r)
+		}
+		return abs
+	}})
+}

@@ -1,0 +1,231 @@
+package pipeline
+
+import (
+	"encoding/csv"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/crossrec/crossrec/lib/artifact"
+	"github.com/crossrec/crossrec/lib/backend"
+	"github.com/crossrec/crossrec/lib/fastgrad"
+	"github.com/crossrec/crossrec/lib/meta"
+	"github.com/crossrec/crossrec/lib/models"
+	"github.com/crossrec/crossrec/lib/params"
+	"github.com/crossrec/crossrec/lib/tasks"
+)
+
+// Paths of the train stages.
+const (
+	ModelsDir      = "artifacts/models"
+	CheckpointsDir = "artifacts/checkpoints" // resumable state; not a DVC output
+	TrainPlotsDir  = "plots/train"
+	TrainMetrics   = "metrics/train"
+)
+
+// Task files the train stages read (inside TasksDir, the tasks stage's
+// output folder, which is what dvc.yaml lists as the dependency).
+var trainInputs = []string{TasksDir + "/train.arrow", TasksDir + "/valid.arrow", TasksDir + "/items.arrow"}
+
+// trainStages declares one stage per entry of train.models, named as DVC
+// names the members of `foreach: ${train.models}`: train@<name>.
+func trainStages(root string) []Stage {
+	p, err := params.Load(filepath.Join(root, "params.yaml"))
+	if err != nil {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(p.Train.Models))
+	out := make([]Stage, 0, len(names))
+	for _, name := range names {
+		out = append(out, Stage{
+			Name:    "train@" + name,
+			Deps:    deps([]string{TasksDir}, code("train", "models", "meta", "backend", "fastgrad", "tasks", "recommend")),
+			Outs:    []string{ModelsDir + "/" + name},
+			Metrics: []string{TrainMetrics + "/" + name + ".json"},
+			Plots:   []string{TrainPlotsDir + "/" + name + ".csv"},
+			Params:  []string{"train"},
+			Run:     func(env Env) error { return runTrain(env, name) },
+		})
+	}
+	return out
+}
+
+// TrainOptions turns train params into one run's options.
+func TrainOptions(t params.Train, run params.TrainRun, seed uint64, supportK int) meta.Options {
+	m := t.Model
+	cfg := models.Config{Arch: run.Arch, ItemDim: m.ItemDim, UserDim: m.UserDim, Hidden: m.Hidden, Encoder: m.Encoder,
+		Adapt: m.Adapt, InnerSteps: m.InnerSteps, InnerLR: m.InnerLR, LearnInnerLR: m.LearnInnerLR, L2: m.L2}
+	if run.InnerSteps > 0 {
+		cfg.InnerSteps = run.InnerSteps
+	}
+	if run.InnerLR > 0 {
+		cfg.InnerLR = run.InnerLR
+	}
+	step := meta.StepConfig{Method: run.Method, FirstOrder: run.FirstOrder, InnerSteps: cfg.InnerSteps, OuterLR: t.OuterLR, Clip: t.Clip}
+	if run.OuterLR > 0 {
+		step.OuterLR = run.OuterLR
+	}
+	if run.Method == meta.Joint {
+		// Plain training has nothing to meta-learn about the step size.
+		cfg.LearnInnerLR = false
+	}
+	steps := t.Steps
+	if run.Steps > 0 {
+		steps = run.Steps
+	}
+	return meta.Options{Model: cfg, Step: step, Seed: seed, Steps: steps, MetaBatch: t.MetaBatch, SupportK: supportK,
+		QueryMax: t.QueryMax, ExcludeDomain: run.ExcludeDomain, EvalEvery: t.EvalEvery, EvalTasks: t.EvalTasks,
+		EvalQuery: 100, KeepBest: t.KeepBest, CheckpointEvery: t.CheckpointEvery}
+}
+
+// runTrain trains one model for every seed and exports it.
+func runTrain(env Env, name string) error {
+	p, err := env.Load()
+	if err != nil {
+		return err
+	}
+	run, ok := p.Train.Models[name]
+	if !ok {
+		return fmt.Errorf("train.models has no entry %q", name)
+	}
+	if len(p.Train.Seeds) == 0 {
+		return fmt.Errorf("train.seeds: none")
+	}
+	stage := "train@" + name
+	l, err := env.Lineage(p, stage, []string{"train"}, trainInputs...)
+	if err != nil {
+		return err
+	}
+	items, _, err := tasks.LoadItems(env.Path(trainInputs[2]))
+	if err != nil {
+		return err
+	}
+	train, _, err := tasks.LoadEpisodes(env.Path(trainInputs[0]))
+	if err != nil {
+		return err
+	}
+	valid, _, err := tasks.LoadEpisodes(env.Path(trainInputs[1]))
+	if err != nil {
+		return err
+	}
+	cat, err := models.NewCatalog(items, nil)
+	if err != nil {
+		return err
+	}
+	if run.ExcludeDomain != "" && !slices.Contains(cat.Domains, run.ExcludeDomain) {
+		return fmt.Errorf("train.models.%s.exclude_domain: no domain %q", name, run.ExcludeDomain)
+	}
+	if err := fastgrad.Register(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", stage, err)
+	}
+	sel, err := backend.Select(p.Train.Backend)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "%s: backend %s (%s)\n", stage, sel.Config, sel.Reason)
+	tmp := env.Path(ModelsDir + "/." + name + ".tmp")
+	os.RemoveAll(tmp)
+	defer os.RemoveAll(tmp)
+	tag := l.ParamsSHA256
+	for _, in := range trainInputs {
+		tag += l.Inputs[in]
+	}
+	summary := map[string]any{"model": name, "method": run.Method, "arch": run.Arch}
+	perSeed := map[string]any{}
+	var rows [][]string
+	var maes []float64
+	for _, seed := range p.Train.Seeds {
+		o := TrainOptions(p.Train, run, seed, p.Split.SupportK)
+		o.CheckpointDir = env.Path(fmt.Sprintf("%s/%s/%s%d", CheckpointsDir, name, models.SeedPrefix, seed))
+		o.Tag = tag
+		o.Progress = os.Stderr
+		fmt.Fprintf(os.Stderr, "%s: seed %d, %d steps\n", stage, seed, o.Steps)
+		res, err := meta.Train(sel.Backend, cat, train, valid, o)
+		if err != nil {
+			return fmt.Errorf("%s seed %d: %w", stage, seed, err)
+		}
+		fmt.Fprintf(os.Stderr, "%s: seed %d trained in %.1fs (median %.1f ms per step)\n", stage, seed, res.Seconds, res.StepSecs*1000)
+		h := models.Header{Name: name, Config: o.Model, Training: map[string]any{
+			"method": run.Method, "first_order": run.FirstOrder, "seed": seed, "steps": o.Steps, "exported_step": res.BestStep,
+			"meta_batch": o.MetaBatch, "query_max": o.QueryMax, "outer_lr": o.Step.OuterLR, "exclude_domain": run.ExcludeDomain,
+		}}
+		h.Config.Shape = cat.Shape()
+		dir := filepath.Join(tmp, fmt.Sprintf("%s%d", models.SeedPrefix, seed))
+		if err := models.Save(dir, h, res.Weights, l); err != nil {
+			return err
+		}
+		last := res.Curve[len(res.Curve)-1]
+		best := last
+		for _, c := range res.Curve {
+			if c.Step == res.BestStep {
+				best = c
+			}
+		}
+		perSeed[strconv.FormatUint(seed, 10)] = map[string]any{"exported_step": res.BestStep, "valid_mae": round(best.ValidMAE), "valid_mse": round(best.ValidMSE)}
+		maes = append(maes, best.ValidMAE)
+		for _, c := range res.Curve {
+			rows = append(rows, []string{strconv.FormatUint(seed, 10), strconv.Itoa(c.Step), num(c.TrainLoss), num(c.ValidMSE), num(c.ValidMAE)})
+		}
+	}
+	summary["seeds"] = perSeed
+	summary["valid_mae_mean"] = round(mean(maes))
+	out := env.Path(ModelsDir + "/" + name)
+	if err := os.RemoveAll(out); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return err
+	}
+	if err := writeCurve(env.Path(TrainPlotsDir+"/"+name+".csv"), rows); err != nil {
+		return err
+	}
+	return artifact.WriteJSON(env.Path(TrainMetrics+"/"+name+".json"), summary)
+}
+
+func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+func num(x float64) string {
+	if math.IsNaN(x) {
+		return ""
+	}
+	return strconv.FormatFloat(x, 'f', 6, 64)
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(max(len(xs), 1))
+}
+
+// writeCurve writes the training curves, one row per seed and point.
+func writeCurve(path string, rows [][]string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".curve-*")
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"seed", "step", "train_loss", "valid_mse", "valid_mae"})
+	w.WriteAll(rows)
+	if err := w.Error(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
