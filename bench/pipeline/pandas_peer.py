@@ -60,12 +60,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-try:
-    import yaml
-except ImportError:  # dvc brings ruamel.yaml; PyYAML comes with its hydra dependency
-    from ruamel.yaml import YAML
-
-    yaml = None
+import yaml  # PyYAML, installed with dvc (requirements.txt) through omegaconf
 
 # Plausible timestamps, as lib/clean: [1990-01-01, 2030-01-01) UTC.
 MIN_TIME, MAX_TIME = 631152000, 1893456000
@@ -80,10 +75,7 @@ NO_GENRES = "(no genres listed)"
 
 def load_params(path):
     with open(path, encoding="utf-8") as f:
-        if yaml is not None:
-            p = yaml.safe_load(f)
-        else:
-            p = YAML(typ="safe").load(f)
+        p = yaml.safe_load(f)
     root = os.environ.get("CROSSREC_DATA_ROOT") or p["data"]["root"]
     if not os.path.isabs(root):
         root = os.path.join(os.path.dirname(os.path.abspath(path)), root)
@@ -409,10 +401,15 @@ def clean_interactions(x, cfg):
             x = x.copy()
             x.loc[d.index[~lose.to_numpy()], "value"] = sums[~lose.to_numpy()].to_numpy()
         x = x.drop(index=lose.index[lose.to_numpy()])
+    # Activity filters, counted once over the kept rows (not iterated to a
+    # k-core, and the item counts include rows the user filter drops, as in
+    # lib/clean). A minimum of 1 keeps everything.
+    keep = np.ones(len(x), dtype=bool)
     for col, least in (("user", cfg["min_user_interactions"]), ("item", cfg["min_item_interactions"])):
-        if least > 1:  # with 1 the filter keeps everything; lib/clean counts once, not to a k-core
-            n = x.groupby(col)[col].transform("size")
-            x = x[(n >= least).to_numpy()]
+        if least > 1:
+            keep &= (x.groupby(col)[col].transform("size") >= least).to_numpy()
+    if not keep.all():
+        x = x[keep]
     ts = x["ts"].to_numpy()
     bad = (ts != TS_MISSING) & ((ts < MIN_TIME) | (ts >= MAX_TIME))
     if bad.any():

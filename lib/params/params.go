@@ -139,6 +139,9 @@ type Evaluate struct {
 	// CrossKs are the target-domain support sizes of the cross-domain
 	// protocol (0: the source history alone).
 	CrossKs []int `yaml:"cross_ks"`
+	// Models names the trained models (folders of artifacts/models) to
+	// score beside the baselines; empty scores the baselines only.
+	Models []string `yaml:"models"`
 }
 
 // EvaluateRelevance is the relevance rule, per value kind of a domain.

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/crossrec/crossrec/lib/eval"
 	"github.com/crossrec/crossrec/lib/models"
 	"github.com/crossrec/crossrec/lib/params"
+	"github.com/crossrec/crossrec/lib/recommend"
 	"github.com/crossrec/crossrec/lib/split"
 	"github.com/crossrec/crossrec/lib/tasks"
 )
@@ -82,12 +85,30 @@ func runEvaluate(env Env) error {
 			return fmt.Errorf("evaluate: %w", err)
 		}
 	}
+	// Trained models are scored only when params evaluate.models names
+	// them: a model folder is an input like any other, so it is declared,
+	// never picked up from whatever happens to lie in artifacts/models.
+	var load eval.Loader
+	modelsDir := ""
+	if len(p.Evaluate.Models) > 0 {
+		modelsDir = env.Path(EvalModelsDir)
+		load = func(dir string, items *tasks.ItemTable) (recommend.Scorer, error) {
+			name := filepath.Base(dir)
+			if strings.HasPrefix(name, "seed-") {
+				name = filepath.Base(filepath.Dir(dir))
+			}
+			if !slices.Contains(p.Evaluate.Models, name) {
+				return nil, fmt.Errorf("%s: not listed in params evaluate.models", name)
+			}
+			return models.Load(dir, items)
+		}
+	}
 	return eval.Run(eval.Paths{
-		TasksDir: env.Path(TasksDir), Scalers: env.Path(Scalers), ModelsDir: env.Path(EvalModelsDir),
+		TasksDir: env.Path(TasksDir), Scalers: env.Path(Scalers), ModelsDir: modelsDir,
 		Metrics: env.Path(EvalMetrics), States: env.Path(EvalStates), Cross: env.Path(EvalCross), Compare: env.Path(EvalCompare),
 		Report: env.Path(EvalReport), Predictions: env.Path(EvalPredictions),
 		ColdCurve: env.Path(EvalColdCurve), CrossCurve: env.Path(EvalCrossCurve),
-	}, cfg, eval.Options{Load: models.Load, Lineage: l, Log: os.Stderr, RelDir: func(abs string) string {
+	}, cfg, eval.Options{Load: load, Lineage: l, Log: os.Stderr, RelDir: func(abs string) string {
 		if r, err := filepath.Rel(env.Root, abs); err == nil {
 			return filepath.ToSlash(r)
 		}

@@ -475,3 +475,22 @@ func Boxes(title, ylabel string, names []string, values [][]float64) (*plot.Plot
 // Note is an empty plot whose title says why there is nothing to draw, for
 // a figure whose data is absent.
 func Note(title, why string) *plot.Plot { return noData(newPlot(title, "", ""), why) }
+
+// RefLine adds a dashed horizontal reference line at y across the plot
+// (a ratio of 1, a chance level), named in the legend unless label is "".
+func RefLine(p *plot.Plot, y float64, label string) {
+	f := plotter.NewFunction(func(float64) float64 { return y })
+	f.Color = color.Gray{Y: 90}
+	f.Width = vg.Points(1)
+	f.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(f)
+	if label != "" {
+		p.Legend.Add(label, f)
+	}
+	if y > p.Y.Max {
+		p.Y.Max = y
+	}
+	if y < p.Y.Min {
+		p.Y.Min = y
+	}
+}

@@ -106,6 +106,20 @@ func TestBuildersEmpty(t *testing.T) {
 	}
 }
 
+func TestRefLine(t *testing.T) {
+	p, err := Bars("ratios", "ratio", []string{"a", "b"}, []float64{0.4, 0.6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	RefLine(p, 1, "no loss")
+	if p.Y.Max < 1 {
+		t.Errorf("y axis tops at %v, below the reference line at 1", p.Y.Max)
+	}
+	if svg := render(t, "refline", p); !bytes.Contains(svg, []byte("no loss")) {
+		t.Error("legend lacks the reference line's label")
+	}
+}
+
 func TestShapeErrors(t *testing.T) {
 	if _, err := GroupedBars("x", "y", []string{"a", "b"}, []Series{{Name: "s", Y: []float64{1}}}); err == nil {
 		t.Error("GroupedBars accepted 1 value for 2 groups")

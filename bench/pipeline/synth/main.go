@@ -49,27 +49,32 @@ func main() {
 	out := flag.String("out", "", "folder to write ratings.csv and movies.csv into (created)")
 	n := flag.Int("n", 20_000_000, "number of rating rows, duplicates included")
 	users := flag.Int("users", 0, "number of users (default n/144, ml-20m's ratio)")
-	movies := flag.Int("movies", 0, "number of movies (default n/700)")
+	movies := flag.Int("movies", 0, "number of movies (default n/700, at least 3n/users)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	flag.Parse()
 	if *out == "" || *n < 1 {
 		fmt.Fprintln(os.Stderr, "usage: synth -out DIR [-n ROWS] [-users U] [-movies M] [-seed S]")
 		os.Exit(2)
 	}
-	if *users == 0 {
-		*users = max(*n/144, 1)
+	rows, nUsers, nMovies := *n, *users, *movies
+	if nUsers == 0 {
+		nUsers = max(rows/144, 1)
 	}
-	if *movies == 0 {
-		*movies = max(*n/700, 100)
+	if nMovies == 0 { // ml-20m's ratio; small inputs need a bigger catalogue
+		nMovies = max(rows/700, 100, 3*rows/nUsers)
+	}
+	if rows > nUsers*nMovies/2 { // users rate distinct movies, a few twice
+		fmt.Fprintf(os.Stderr, "synth: %d rows need more than %d users x %d movies / 2\n", rows, nUsers, nMovies)
+		os.Exit(2)
 	}
 	start := time.Now()
 	check(os.MkdirAll(*out, 0o755))
-	g := newGen(*seed, *users, *movies)
+	g := newGen(*seed, nUsers, nMovies)
 	check(g.writeMovies(filepath.Join(*out, "movies.csv")))
-	rows, dups, err := g.writeRatings(filepath.Join(*out, "ratings.csv"), *n)
+	written, dups, err := g.writeRatings(filepath.Join(*out, "ratings.csv"), rows)
 	check(err)
 	fmt.Fprintf(os.Stderr, "synth: %d ratings (%d duplicate pairs), %d users, %d movies in %s (%.1fs)\n",
-		rows, dups, *users, *movies, *out, time.Since(start).Seconds())
+		written, dups, nUsers, nMovies, *out, time.Since(start).Seconds())
 }
 
 type gen struct {
@@ -160,7 +165,8 @@ func (g *gen) writeMovies(path string) error {
 // of the catalogue, scaled so the counts sum to exactly n.
 func (g *gen) userCounts(n int) []int {
 	floor := min(20, max(n/g.users, 1))
-	limit := max(len(g.movieIDs)/3, floor)
+	// A third of the catalogue, or more when n needs it (small catalogues).
+	limit := max(len(g.movieIDs)/3, floor, (n+g.users-1)/g.users)
 	w := make([]float64, g.users)
 	for i := range w {
 		w[i] = math.Exp(3.87 + 1.38*g.r.NormFloat64())
