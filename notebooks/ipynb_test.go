@@ -2,6 +2,7 @@ package notebooks
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -86,6 +87,74 @@ func notebookFiles(t *testing.T) []string {
 		t.Fatal("no notebooks in notebooks/")
 	}
 	return files
+}
+
+// executedProblems lists what is wrong with an executed notebook: a code
+// cell that did not run, an error output, a cell tagged PlotTag without an
+// image (or with an SVG output that is no SVG document). It also returns
+// the number of figures checked.
+func executedProblems(nb ipynb) (problems []string, figures int) {
+	for i, c := range nb.Cells {
+		if c.CellType != "code" {
+			continue
+		}
+		if c.ExecutionCount == nil {
+			problems = append(problems, fmt.Sprintf("cell %d did not run", i))
+		}
+		for _, o := range c.Outputs {
+			if o.OutputType == "error" {
+				problems = append(problems, fmt.Sprintf("cell %d failed: %s: %s", i, o.Ename, o.Evalue))
+			}
+		}
+		if !c.tagged(PlotTag) {
+			continue
+		}
+		figures++
+		switch mime, data := c.image(); {
+		case mime == "":
+			problems = append(problems, fmt.Sprintf("cell %d is tagged %q but produced no image/svg+xml or image/png output", i, PlotTag))
+		case mime == "image/svg+xml" && !strings.Contains(data, "<svg"):
+			problems = append(problems, fmt.Sprintf("cell %d: its image/svg+xml output is not an SVG document", i))
+		case len(data) < 100:
+			problems = append(problems, fmt.Sprintf("cell %d: its %s output is %d bytes, too small to be a figure", i, mime, len(data)))
+		}
+	}
+	return problems, figures
+}
+
+func TestExecutedProblems(t *testing.T) {
+	svg := `"<svg xmlns='http://www.w3.org/2000/svg'>` + strings.Repeat(" ", 100) + `</svg>"`
+	cases := []struct {
+		name, cells string
+		want        []string // substrings, one per problem
+	}{
+		{"good", `[{"cell_type":"markdown","source":"x"},
+			{"cell_type":"code","execution_count":1,"metadata":{"tags":["plot"]},"outputs":[{"output_type":"display_data","data":{"image/svg+xml":` + svg + `}}]},
+			{"cell_type":"code","execution_count":2,"outputs":[{"output_type":"stream","text":"hi"}]}]`, nil},
+		{"svg as a list of lines", `[{"cell_type":"code","execution_count":1,"metadata":{"tags":["plot"]},"outputs":[{"output_type":"display_data","data":{"image/svg+xml":["<svg>", ` + svg + `]}}]}]`, nil},
+		{"plot cell without image", `[{"cell_type":"code","execution_count":1,"metadata":{"tags":["plot"]},"outputs":[{"output_type":"display_data","data":{"text/html":"<b>x</b>"}}]}]`,
+			[]string{"no image"}},
+		{"not an svg", `[{"cell_type":"code","execution_count":1,"metadata":{"tags":["plot"]},"outputs":[{"output_type":"display_data","data":{"image/svg+xml":"<html></html>"}}]}]`,
+			[]string{"not an SVG"}},
+		{"error and unexecuted", `[{"cell_type":"code","execution_count":1,"outputs":[{"output_type":"error","ename":"panic","evalue":"boom"}]},
+			{"cell_type":"code","execution_count":null,"outputs":[]}]`, []string{"failed: panic: boom", "did not run"}},
+	}
+	for _, c := range cases {
+		var nb ipynb
+		if err := json.Unmarshal([]byte(`{"cells":`+c.cells+`}`), &nb); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got, _ := executedProblems(nb)
+		if len(got) != len(c.want) {
+			t.Errorf("%s: problems %q, want %d", c.name, got, len(c.want))
+			continue
+		}
+		for i, w := range c.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("%s: problem %q does not mention %q", c.name, got[i], w)
+			}
+		}
+	}
 }
 
 // TestNotebooksCommittedClean checks the notebooks as committed: the gonb

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/crossrec/crossrec/lib/pipeline"
@@ -64,33 +63,10 @@ func TestNotebooks(t *testing.T) {
 	}
 
 	for _, f := range files {
-		nb := readNotebook(t, filepath.Join(out, f))
-		plots := 0
-		for i, c := range nb.Cells {
-			if c.CellType != "code" {
-				continue
-			}
-			if c.ExecutionCount == nil {
-				t.Errorf("%s: cell %d did not run", f, i)
-			}
-			for _, o := range c.Outputs {
-				if o.OutputType == "error" {
-					t.Errorf("%s: cell %d failed: %s: %s", f, i, o.Ename, o.Evalue)
-				}
-			}
-			if !c.tagged(PlotTag) {
-				continue
-			}
-			plots++
-			switch mime, data := c.image(); {
-			case mime == "":
-				t.Errorf("%s: cell %d is tagged %q but produced no image/svg+xml or image/png output", f, i, PlotTag)
-			case mime == "image/svg+xml" && !strings.Contains(data, "<svg"):
-				t.Errorf("%s: cell %d: its image/svg+xml output is not an SVG document", f, i)
-			case len(data) < 100:
-				t.Errorf("%s: cell %d: its %s output is %d bytes, too small to be a figure", f, i, mime, len(data))
-			}
+		problems, figures := executedProblems(readNotebook(t, filepath.Join(out, f)))
+		for _, p := range problems {
+			t.Errorf("%s: %s", f, p)
 		}
-		t.Logf("%s: %d cells, %d figures checked", f, len(nb.Cells), plots)
+		t.Logf("%s: %d figures checked", f, figures)
 	}
 }
