@@ -236,9 +236,8 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(s.Color, c.ClipPolygonY(pts))
 }
 
-// points returns a series' valid points (and their errors), for log axes
-// only the positive ones.
-func (s Series) points(logX, logY bool) (plotter.XYs, plotter.YErrors) {
+// points returns a series' valid points and their errors.
+func (s Series) points() (plotter.XYs, plotter.YErrors) {
 	var xy plotter.XYs
 	var errs plotter.YErrors
 	for i := range s.Y {
@@ -249,7 +248,7 @@ func (s Series) points(logX, logY bool) (plotter.XYs, plotter.YErrors) {
 			}
 			x = s.X[i]
 		}
-		if !valid(x) || !valid(y) || (logX && x <= 0) || (logY && y <= 0) {
+		if !valid(x) || !valid(y) {
 			continue
 		}
 		xy = append(xy, plotter.XY{X: x, Y: y})
@@ -270,39 +269,56 @@ type errXYs struct {
 // Lines draws each series as a line with markers and, where Err is set,
 // error bars: the shape for curves over a support size K.
 func Lines(title, xlabel, ylabel string, series []Series) (*plot.Plot, error) {
-	return lines(newPlot(title, xlabel, ylabel), series, false, false)
+	return lines(newPlot(title, xlabel, ylabel), series, false)
 }
 
 // LogLog draws each series on logarithmic x and y axes, leaving out
 // non-positive values: the shape for long-tailed distributions.
+//
+// The data are drawn as log10 values on linear axes whose ticks are
+// labelled with the powers of ten, rather than on gonum's LogScale, which
+// reserves room for the axis labels as if the axis were linear and so
+// squeezes the plot.
 func LogLog(title, xlabel, ylabel string, series []Series) (*plot.Plot, error) {
 	p := newPlot(title, xlabel, ylabel)
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker, p.Y.Tick.Marker = logTicks{}, logTicks{}
 	p.Legend.Top, p.Legend.Left = false, true // long tails fall to the right: the lower left is free
-	return lines(p, series, true, true)
+	logged := make([]Series, len(series))
+	for i, s := range series {
+		logged[i] = Series{Name: s.Name, Color: s.color(i)}
+		for j, y := range s.Y {
+			x := float64(j)
+			if s.X != nil {
+				if j >= len(s.X) {
+					break
+				}
+				x = s.X[j]
+			}
+			if valid(x) && valid(y) && x > 0 && y > 0 {
+				logged[i].X = append(logged[i].X, math.Log10(x))
+				logged[i].Y = append(logged[i].Y, math.Log10(y))
+			}
+		}
+	}
+	return lines(p, logged, true)
 }
 
-// logTicks labels each power of ten (exactly: 1e-05, not the
-// 9.999999999999999e-06 that math.Pow gives plot.LogTicks) and marks 2..9
-// times it.
+// logTicks marks an axis that carries log10 values: each integer is a
+// power of ten, labelled as such (1e-05, 10, 1000), and log10(2..9) above
+// it are minor ticks.
 type logTicks struct{}
 
 func (logTicks) Ticks(lo, hi float64) []plot.Tick {
-	if !(lo > 0 && hi >= lo) {
-		return nil
-	}
 	var ticks []plot.Tick
-	for e := int(math.Floor(math.Log10(lo))); e <= int(math.Ceil(math.Log10(hi))); e++ {
-		base := math.Pow10(e)
+	for e := math.Floor(lo); e <= math.Ceil(hi); e++ {
 		for m := 1; m <= 9; m++ {
-			v := float64(m) * base
-			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
+			v := e + math.Log10(float64(m))
+			if v < lo-1e-9 || v > hi+1e-9 {
 				continue
 			}
 			t := plot.Tick{Value: v}
 			if m == 1 {
-				t.Label = strconv.FormatFloat(base, 'g', -1, 64)
+				t.Label = strconv.FormatFloat(math.Pow10(int(e)), 'g', -1, 64)
 			}
 			ticks = append(ticks, t)
 		}
@@ -310,10 +326,10 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-func lines(p *plot.Plot, series []Series, logX, logY bool) (*plot.Plot, error) {
+func lines(p *plot.Plot, series []Series, logAxes bool) (*plot.Plot, error) {
 	drawn, named := 0, 0
 	for i, s := range series {
-		xy, errs := s.points(logX, logY)
+		xy, errs := s.points()
 		if len(xy) == 0 {
 			continue
 		}
@@ -328,7 +344,7 @@ func lines(p *plot.Plot, series []Series, logX, logY bool) (*plot.Plot, error) {
 		pts.Shape = draw.CircleGlyph{}
 		pts.Radius = vg.Points(2.2)
 		p.Add(l, pts)
-		if s.Err != nil && !logY {
+		if s.Err != nil {
 			eb, err := plotter.NewYErrorBars(errXYs{xy, errs})
 			if err != nil {
 				return nil, fmt.Errorf("plots: series %q: %w", s.Name, err)
@@ -342,16 +358,11 @@ func lines(p *plot.Plot, series []Series, logX, logY bool) (*plot.Plot, error) {
 		}
 	}
 	if drawn == 0 {
-		if logX || logY { // log ticks need a positive range
-			p.X.Scale, p.Y.Scale = plot.LinearScale{}, plot.LinearScale{}
-			p.X.Tick.Marker, p.Y.Tick.Marker = plot.DefaultTicks{}, plot.DefaultTicks{}
-		}
+		p.X.Tick.Marker, p.Y.Tick.Marker = plot.DefaultTicks{}, plot.DefaultTicks{}
 		return noData(p, ""), nil
 	}
-	if !logY {
+	if !logAxes {
 		headroom(p, named)
-	}
-	if !logX {
 		dataTicks(p, series)
 	}
 	return p, nil

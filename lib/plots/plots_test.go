@@ -198,3 +198,22 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestLogTicks(t *testing.T) {
+	var labels []string
+	minor := 0
+	for _, tk := range (logTicks{}).Ticks(-5.3, 2.1) {
+		if tk.Label == "" {
+			minor++
+			continue
+		}
+		labels = append(labels, tk.Label)
+	}
+	want := "1e-05 0.0001 0.001 0.01 0.1 1 10 100"
+	if got := strings.Join(labels, " "); got != want {
+		t.Errorf("labels %q, want %q", got, want)
+	}
+	if minor == 0 {
+		t.Error("no minor ticks between the powers of ten")
+	}
+}
