@@ -34,33 +34,6 @@ func methodFor(kind string) (string, error) {
 // Run fits the scalers on the users that assign puts in split.Train and
 // writes normalised interactions, item figures and the scalers.
 func Run(p Paths, assign split.Assigner, lineage artifact.Lineage) ([]schema.Scaler, error) {
-	values := map[scalerKey]*Stats{}
-	trainCount := map[[2]string]int64{}
-	// Pass 1: fit on training users only.
-	_, err := artifact.Scan(p.InInteractions, batchRows, func(rows []schema.Interaction) error {
-		for i := range rows {
-			x := &rows[i]
-			m, err := methodFor(x.Kind)
-			if err != nil {
-				return fmt.Errorf("%s: line %d of %s: %w", p.InInteractions, x.Line, x.Source, err)
-			}
-			if assign.Group(x.User) != split.Train {
-				continue
-			}
-			k := scalerKey{x.Domain, x.Kind}
-			s := values[k]
-			if s == nil {
-				s = &Stats{}
-				values[k] = s
-			}
-			s.Add(pre(m, x.Value))
-			trainCount[[2]string{x.Domain, x.Item}]++
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
 	items, _, err := artifact.ReadAll[schema.Item](p.InItems)
 	if err != nil {
 		return nil, err
@@ -80,13 +53,31 @@ func Run(p Paths, assign split.Assigner, lineage artifact.Lineage) ([]schema.Sca
 			catalogue = append(catalogue, catItem{k[0], k[1], &items[i]})
 		}
 	}
+	values := map[scalerKey]*Stats{}
+	trainCount := map[[2]string]int64{}
+	// Pass 1: complete the catalogue, and fit on training users only.
 	_, err = artifact.Scan(p.InInteractions, batchRows, func(rows []schema.Interaction) error {
-		for _, x := range rows {
-			k := [2]string{x.Domain, x.Item}
-			if !inCat[k] {
+		for i := range rows {
+			x := &rows[i]
+			m, err := methodFor(x.Kind)
+			if err != nil {
+				return fmt.Errorf("%s: line %d of %s: %w", p.InInteractions, x.Line, x.Source, err)
+			}
+			if k := [2]string{x.Domain, x.Item}; !inCat[k] {
 				inCat[k] = true
 				catalogue = append(catalogue, catItem{x.Domain, x.Item, nil})
 			}
+			if assign.Group(x.User) != split.Train {
+				continue
+			}
+			k := scalerKey{x.Domain, x.Kind}
+			s := values[k]
+			if s == nil {
+				s = &Stats{}
+				values[k] = s
+			}
+			s.Add(pre(m, x.Value))
+			trainCount[[2]string{x.Domain, x.Item}]++
 		}
 		return nil
 	})
@@ -108,14 +99,11 @@ func Run(p Paths, assign split.Assigner, lineage artifact.Lineage) ([]schema.Sca
 		}
 	}
 	scalers := collectScalers(values, pop, rc)
-	find := func(domain, feature string) *schema.Scaler {
-		for i := range scalers {
-			if scalers[i].Domain == domain && scalers[i].Feature == feature {
-				return &scalers[i]
-			}
-		}
-		return nil
+	byKey := make(map[scalerKey]*schema.Scaler, len(scalers))
+	for i := range scalers {
+		byKey[scalerKey{scalers[i].Domain, scalers[i].Feature}] = &scalers[i]
 	}
+	find := func(domain, feature string) *schema.Scaler { return byKey[scalerKey{domain, feature}] }
 	// Items.
 	iw, err := artifact.Create[schema.NormItem](p.OutItems, lineage)
 	if err != nil {
