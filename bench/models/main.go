@@ -5,6 +5,11 @@
 //	go run ./bench/models                 # GoMLX + PyTorch peer (needs bench/requirements.txt)
 //	go run ./bench/models -peer=false     # GoMLX only
 //
+// The GoMLX backend comes from $GOMLX_BACKEND through lib/backend (pure Go
+// by default; xla:cuda on a GPU machine, see gpu.sh); -device cuda runs the
+// peer on the GPU too. The report records the backend's configuration,
+// how it was chosen, and the peer's torch version and device.
+//
 // Shapes follow ../shared/docs/gomlx.md: an NCF-sized model (item and user
 // vectors of 32, MLP 64-32), 32 tasks x 10 support x 10 query, 5 inner SGD
 // steps adapting the user state and the output layer, Adam outer update;
@@ -16,12 +21,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -51,18 +58,35 @@ func main() {
 	stock := flag.Bool("stock", false, "also time GoMLX's own DotGeneral gradient")
 	peer := flag.Bool("peer", true, "run the PyTorch peer (python3 bench/models/maml_torch.py)")
 	python := flag.String("python", "python3", "python interpreter for the peer")
+	device := flag.String("device", "cpu", "device the PyTorch peer runs on: cpu or cuda")
+	// A GPU run is one unattended shot: timing the pure-Go fallback there
+	// instead would waste it, so it can be made an error.
+	strict := flag.Bool("strict", false, "fail if the backend asked for cannot be built, instead of falling back to pure Go")
 	out := flag.String("out", "bench/out/models.json", "JSON results")
 	flag.Parse()
-	if err := run(*nTasks, *k, *q, *inner, *nItems, *rounds, *adapts, *stock, *peer, *python, *out); err != nil {
+	if *device != "cpu" && *device != "cuda" {
+		fmt.Fprintf(os.Stderr, "bench: -device %q: want cpu or cuda\n", *device)
+		os.Exit(2)
+	}
+	if err := run(*nTasks, *k, *q, *inner, *nItems, *rounds, *adapts, *stock, *peer, *strict, *python, *device, *out); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		if errors.Is(err, errBackend) {
+			os.Exit(3) // gpu.sh retries with another backend configuration
+		}
 		os.Exit(1)
 	}
 }
 
-func run(nTasks, k, q, inner, nItems, rounds, adapts int, stock, peer bool, python, out string) error {
+// errBackend is -strict's error: the backend asked for could not be built.
+var errBackend = errors.New("the backend asked for is not usable")
+
+func run(nTasks, k, q, inner, nItems, rounds, adapts int, stock, peer, strict bool, python, device, out string) error {
 	sel, err := backend.Select("")
 	if err != nil {
 		return err
+	}
+	if strict && sel.Fallback != nil {
+		return fmt.Errorf("-strict: %w: %v", errBackend, sel.Fallback)
 	}
 	items := synth.Items(1, nItems)
 	cat, err := models.NewCatalog(items, nil)
@@ -72,8 +96,8 @@ func run(nTasks, k, q, inner, nItems, rounds, adapts int, stock, peer bool, pyth
 	eps := synth.Episodes(2, items, 4*nTasks, k, q)
 	cfg := models.Config{Arch: models.NCF, ItemDim: 32, UserDim: 32, Hidden: [2]int{64, 32}, Encoder: true,
 		Adapt: []string{models.GroupLast}, InnerSteps: inner, InnerLR: 0.1, Shape: cat.Shape()}
-	fmt.Printf("backend %s; %d CPUs; %d tasks x %d support x %d query, %d inner steps, %d items\n",
-		sel.Config, runtime.NumCPU(), nTasks, k, q, inner, nItems)
+	fmt.Printf("backend %s (%s; %s); %d CPUs; %d tasks x %d support x %d query, %d inner steps, %d items\n",
+		sel.Config, sel.Backend.Description(), sel.Reason, runtime.NumCPU(), nTasks, k, q, inner, nItems)
 	var res []result
 	variants := []struct {
 		name  string
@@ -141,20 +165,38 @@ func run(nTasks, k, q, inner, nItems, rounds, adapts int, stock, peer bool, pyth
 	if err := fastgrad.Register(); err != nil {
 		return err
 	}
-	r, err := adaptation(sel, cfg, items, eps, adapts)
+	r, err := adaptation(sel, cfg, items, eps, adapts, "")
 	if err != nil {
 		return err
 	}
 	res = append(res, r)
 	fmt.Printf("%-52s %8.2f ms p50  %6.2f ms p99\n", r.Name, r.MedianMS, r.P99MS)
-	report := map[string]any{"backend": sel.Config, "cpus": runtime.NumCPU(), "tasks": nTasks, "support": k, "query": q,
-		"inner_steps": inner, "items": nItems, "gomlx": res}
+	// The configuration the pipeline ships (params.yaml train.model): a
+	// 32-16 head, 3 inner steps, and the ranking score. It has no PyTorch
+	// counterpart; it is what a served request costs.
+	shipped := cfg
+	shipped.Hidden, shipped.InnerSteps, shipped.Rank, shipped.RankWeight = [2]int{32, 16}, 3, true, 1
+	r, err = adaptation(sel, shipped, items, eps, adapts, " (shipped: 32-16, 3 steps, ranking)")
+	if err != nil {
+		return err
+	}
+	res = append(res, r)
+	fmt.Printf("%-52s %8.2f ms p50  %6.2f ms p99\n", r.Name, r.MedianMS, r.P99MS)
+	report := map[string]any{"backend": sel.Config, "backend_description": sel.Backend.Description(),
+		"backend_reason": sel.Reason, "cpus": runtime.NumCPU(), "go": runtime.Version(), "gomlx_version": moduleVersion("github.com/gomlx/gomlx"),
+		"tasks": nTasks, "support": k, "query": q, "inner_steps": inner, "items": nItems, "rounds": rounds, "adapts": adapts, "gomlx": res}
+	if sel.Fallback != nil {
+		report["backend_fallback"] = sel.Fallback.Error()
+	}
 	if peer {
-		pr, err := runPeer(python, nTasks, k, q, inner, nItems, rounds, adapts)
+		info, err := runPeer(python, device, nTasks, k, q, inner, nItems, rounds, adapts)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: PyTorch peer not run: %v\n", err)
+			report["pytorch_error"] = err.Error()
 		} else {
-			report["pytorch"] = pr
+			pr := info.Results
+			report["pytorch"], report["pytorch_version"], report["pytorch_device"] = pr, info.Torch, info.DeviceName
+			fmt.Printf("PyTorch %s on %s\n", info.Torch, info.DeviceName)
 			for _, p := range pr {
 				fmt.Printf("%-52s %8.2f ms", p.Name, p.MedianMS)
 				if p.P99MS > 0 && p.TasksPerS == 0 {
@@ -182,8 +224,9 @@ func run(nTasks, k, q, inner, nItems, rounds, adapts int, stock, peer bool, pyth
 	return nil
 }
 
-// adaptation times Score with K support ratings over the whole catalogue.
-func adaptation(sel *backend.Selection, cfg models.Config, items *tasks.ItemTable, eps []tasks.Episode, n int) (result, error) {
+// adaptation times ScoreRank with K support ratings over the whole
+// catalogue: adaptation, predictions and ranking scores.
+func adaptation(sel *backend.Selection, cfg models.Config, items *tasks.ItemTable, eps []tasks.Episode, n int, label string) (result, error) {
 	cfg.LearnInnerLR = false
 	m, err := models.NewModel("bench", sel.Backend, cfg, cfg.Init(1), items)
 	if err != nil {
@@ -197,30 +240,50 @@ func adaptation(sel *backend.Selection, cfg models.Config, items *tasks.ItemTabl
 	for i := range n + 5 {
 		e := eps[i%len(eps)]
 		t0 := time.Now()
-		if _, err := m.Score(0, e.Support, all); err != nil {
+		if _, _, err := m.ScoreRank(0, e.Support, all); err != nil {
 			return result{}, err
 		}
 		if i >= 5 {
 			times = append(times, ms(time.Since(t0)))
 		}
 	}
-	return result{Name: fmt.Sprintf("gomlx adapt K=%d + score %d items", len(eps[0].Support), len(all)), MedianMS: pct(times, 50), P99MS: pct(times, 99)}, nil
+	return result{Name: fmt.Sprintf("gomlx adapt K=%d + score %d items%s", len(eps[0].Support), len(all), label), MedianMS: pct(times, 50), P99MS: pct(times, 99)}, nil
 }
 
-func runPeer(python string, nTasks, k, q, inner, nItems, rounds, adapts int) ([]result, error) {
+// peerInfo is what maml_torch.py prints.
+type peerInfo struct {
+	Torch      string   `json:"torch"`
+	DeviceName string   `json:"device_name"`
+	Results    []result `json:"results"`
+}
+
+func runPeer(python, device string, nTasks, k, q, inner, nItems, rounds, adapts int) (*peerInfo, error) {
 	script := filepath.Join("bench", "models", "maml_torch.py")
 	cmd := exec.Command(python, script, "--tasks", fmt.Sprint(nTasks), "--k", fmt.Sprint(k), "--q", fmt.Sprint(q),
-		"--inner", fmt.Sprint(inner), "--items", fmt.Sprint(nItems), "--rounds", fmt.Sprint(rounds), "--adapts", fmt.Sprint(adapts))
+		"--inner", fmt.Sprint(inner), "--items", fmt.Sprint(nItems), "--rounds", fmt.Sprint(rounds), "--adapts", fmt.Sprint(adapts),
+		"--device", device)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("%s: %w", script, err)
 	}
-	var rs []result
-	if err := json.Unmarshal(stdout.Bytes(), &rs); err != nil {
+	var info peerInfo
+	if err := json.Unmarshal(stdout.Bytes(), &info); err != nil {
 		return nil, fmt.Errorf("%s: output: %w", script, err)
 	}
-	return rs, nil
+	return &info, nil
+}
+
+// moduleVersion is the version of a module linked into this binary, or "".
+func moduleVersion(path string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == path {
+				return d.Version
+			}
+		}
+	}
+	return ""
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

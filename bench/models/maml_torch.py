@@ -8,10 +8,18 @@ u0 plus a support encoder; NCF head = GMF (x.Q * (u * out_g)) + MLP
 (relu(x.h1_x + u.h1_u + b1) -> relu(.h2 + b2) . out_w) + out_b + biases.
 The inner loop adapts u, b_u and the output layer (out_g, out_w, out_b),
 per task, vectorised over tasks with a leading task axis; second order via
-create_graph=True. Prints a JSON list of results on stdout.
+create_graph=True. Prints JSON on stdout: the torch version, the device
+and the list of results.
+
+--device cuda runs the same step and adaptation on the GPU. Every random
+tensor is still drawn on the CPU, in the same order, and then moved, so both
+devices see the same parameters and data (and --device cpu is unchanged).
+On cuda each time is taken after torch.cuda.synchronize(), since kernels run
+asynchronously and the clock would otherwise stop before the work is done.
 """
 import argparse
 import json
+import sys
 import time
 
 import torch
@@ -24,7 +32,11 @@ p.add_argument("--inner", type=int, default=5)
 p.add_argument("--items", type=int, default=10000)
 p.add_argument("--rounds", type=int, default=20)
 p.add_argument("--adapts", type=int, default=200)
+p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
 a = p.parse_args()
+dev = torch.device(a.device)
+if dev.type == "cuda" and not torch.cuda.is_available():
+    sys.exit(f"maml_torch.py: --device cuda, but torch {torch.__version__} sees no CUDA device")
 torch.manual_seed(1)
 torch.set_num_threads(torch.get_num_threads())  # all cores, as GoMLX uses
 
@@ -35,7 +47,7 @@ LR_INNER = 0.1
 
 
 def param(*shape, std=0.05):
-    return torch.nn.Parameter(torch.randn(*shape) * std)
+    return torch.nn.Parameter((torch.randn(*shape) * std).to(dev))
 
 
 P = dict(
@@ -48,9 +60,10 @@ opt = torch.optim.Adam(P.values(), lr=1e-3)
 
 
 def block(t, n):
-    return dict(item=torch.randint(0, a.items, (t, n)), genre=torch.randint(0, NG, (t, n, G)),
-                genre_w=torch.rand(t, n, G), creator=torch.randint(0, NC, (t, n, C)), creator_w=torch.rand(t, n, C),
-                dense=torch.rand(t, n, F), r=torch.rand(t, n), m=torch.ones(t, n))
+    b = dict(item=torch.randint(0, a.items, (t, n)), genre=torch.randint(0, NG, (t, n, G)),
+             genre_w=torch.rand(t, n, G), creator=torch.randint(0, NC, (t, n, C)), creator_w=torch.rand(t, n, C),
+             dense=torch.rand(t, n, F), r=torch.rand(t, n), m=torch.ones(t, n))
+    return {k: v.to(dev) for k, v in b.items()}
 
 
 def item_tower(b):
@@ -117,11 +130,18 @@ def step(method, sup, qry, first_order):
     opt.step()
 
 
+def sync():
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def timed(fn, n, warm):
     ts = []
     for i in range(n + warm):
+        sync()
         t0 = time.perf_counter()
         fn()
+        sync()
         if i >= warm:
             ts.append((time.perf_counter() - t0) * 1000)
     ts.sort()
@@ -141,21 +161,25 @@ for name, method, fo, s in [("pytorch maml second order", "maml", False, sup), (
 # over every item.
 with torch.no_grad():
     allb = block(1, a.items)
-    allb["item"] = torch.arange(a.items)[None, :]
+    allb["item"] = torch.arange(a.items)[None, :].to(dev)
     X, B = item_tower(allb)
     H1X, Q = X @ P["h1_x"], X @ P["gmf_q"]
 
 
+# A request's ratings arrive from the host and its scores go back to it, as
+# with GoMLX's Score (which returns a Go slice): on cuda both copies are
+# timed; on the CPU .to and .cpu() are no-ops.
 def serve():
-    ids = torch.randint(0, a.items, (1, a.k))
+    ids = torch.randint(0, a.items, (1, a.k)).to(dev)
     sx, sb = X[:, ids[0]], B[:, ids[0]]
-    r, m = torch.rand(1, a.k), torch.ones(1, a.k)
+    r, m = torch.rand(1, a.k).to(dev), torch.ones(1, a.k).to(dev)
     mu = P["domain_bias"].detach().expand(1)
     _, f = adapt(sx, sb, r, m, mu, a.inner, False)
     with torch.no_grad():
-        return head([fi.detach() for fi in f], X, B, mu, H1X, Q)
+        return head([fi.detach() for fi in f], X, B, mu, H1X, Q).cpu()
 
 
 p50, p99 = timed(serve, a.adapts, 5)
 out.append(dict(name=f"pytorch adapt K={a.k} + score {a.items} items", median_ms=p50, p99_ms=p99))
-print(json.dumps(out))
+name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+print(json.dumps(dict(torch=torch.__version__, device=a.device, device_name=name, results=out)))

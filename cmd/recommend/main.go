@@ -99,7 +99,7 @@ func run(root, model, domain, rate string, n int, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(recs)
 	}
-	fmt.Printf("%-5s %-24s %10s %10s\n", "rank", "item", "score", "predicted")
+	fmt.Printf("%-5s %-24s %10s %10s\n", "rank", "item", "rank score", "predicted")
 	for _, r := range recs {
 		fmt.Printf("%-5d %-24s %10.4f %10.3f\n", r.Rank, r.Item, r.Score, r.Predicted)
 	}

@@ -16,19 +16,22 @@ import (
 type Prediction struct {
 	// Protocol: cold (meta-test users), warm (meta-train users' held-out
 	// tail) or cross:<source>_to_<target> (Douban users new to the target).
-	Protocol string   `parquet:"protocol,dict"`
-	Domain   string   `parquet:"domain,dict"` // the domain ranked
-	Model    string   `parquet:"model,dict"`
-	Seed     int64    `parquet:"seed"`
-	K        int32    `parquet:"k"` // support size the model adapted on
-	User     string   `parquet:"user,dict"`
-	Item     int32    `parquet:"item"`  // dense item index in the domain (items.arrow)
-	Score    float32  `parquet:"score"` // the model's score, on the normalised scale
-	Rank     int32    `parquet:"rank"`  // 1-based among the user's candidates (whole catalogue minus support pool)
-	InQuery  bool     `parquet:"in_query"`
-	Observed *float32 `parquet:"observed,optional"` // raw value of a query item (stars, plays); null when unobserved
-	Relevant bool     `parquet:"relevant"`
-	ItemCold bool     `parquet:"item_cold"` // no train.arrow row has the item
+	Protocol string  `parquet:"protocol,dict"`
+	Domain   string  `parquet:"domain,dict"` // the domain ranked
+	Model    string  `parquet:"model,dict"`
+	Seed     int64   `parquet:"seed"`
+	K        int32   `parquet:"k"` // support size the model adapted on
+	User     string  `parquet:"user,dict"`
+	Item     int32   `parquet:"item"`  // dense item index in the domain (items.arrow)
+	Score    float32 `parquet:"score"` // the model's predicted value, on the normalised scale
+	// RankScore is what the ranking is by: a recommend.Ranker's own
+	// ranking score, else the prediction again.
+	RankScore float32  `parquet:"rank_score"`
+	Rank      int32    `parquet:"rank"` // 1-based among the user's candidates (whole catalogue minus support pool)
+	InQuery   bool     `parquet:"in_query"`
+	Observed  *float32 `parquet:"observed,optional"` // raw value of a query item (stars, plays); null when unobserved
+	Relevant  bool     `parquet:"relevant"`
+	ItemCold  bool     `parquet:"item_cold"` // no train.arrow row has the item
 }
 
 // predictionWriter streams prediction rows into the artifact in the order
@@ -58,7 +61,7 @@ func (pw *predictionWriter) add(protocol, domain, model string, seed uint64, c *
 		inQuery[x.Item] = true
 		p := base
 		obs := x.Raw
-		p.Item, p.Score, p.Rank, p.InQuery, p.Observed, p.Relevant, p.ItemCold = x.Item, r.qScore[i], v.qRank[i], true, &obs, c.rel[i], x.Cold
+		p.Item, p.Score, p.RankScore, p.Rank, p.InQuery, p.Observed, p.Relevant, p.ItemCold = x.Item, r.qScore[i], r.qRankScore[i], v.qRank[i], true, &obs, c.rel[i], x.Cold
 		pw.buf = append(pw.buf, p)
 	}
 	for t, it := range v.top {
@@ -66,7 +69,7 @@ func (pw *predictionWriter) add(protocol, domain, model string, seed uint64, c *
 			continue
 		}
 		p := base
-		p.Item, p.Score, p.Rank, p.ItemCold = it, v.topScore[t], int32(t+1), cold[it]
+		p.Item, p.Score, p.RankScore, p.Rank, p.ItemCold = it, v.topPred[t], v.topScore[t], int32(t+1), cold[it]
 		pw.buf = append(pw.buf, p)
 	}
 	rows := pw.buf[start:]

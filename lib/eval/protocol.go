@@ -58,7 +58,8 @@ type userCase struct {
 // viewResult is a case's ranking within one view.
 type viewResult struct {
 	top        []int32   // best items, best first (at most topN)
-	topScore   []float32 // their scores
+	topScore   []float32 // their ranking scores
+	topPred    []float32 // their predictions (views[0] only)
 	qRank      []int32   // per query item: 1-based rank in the view (views[0] only, when ranks is set)
 	relevant   int       // relevant query items in the view
 	inView     int       // query items in the view
@@ -68,8 +69,9 @@ type viewResult struct {
 // caseResult is a case's outcome: the scores of its query items and one
 // ranking per requested view.
 type caseResult struct {
-	qScore []float32
-	views  []viewResult
+	qScore     []float32 // predictions of the query items
+	qRankScore []float32 // their ranking scores
+	views      []viewResult
 }
 
 // engine ranks cases. Every model, baseline or trained, goes through the
@@ -97,19 +99,29 @@ func (e *engine) newScratch() *scratch {
 	return &scratch{excl: make([]bool, n)}
 }
 
-// score calls the scorer; candidates are copied for scorers the harness
-// does not own, so a model that keeps or reorders its input cannot
-// corrupt the ranking.
-func score(sc recommend.Scorer, c *userCase, cands []int32, own bool) ([]float32, error) {
+// score calls the scorer and returns its predictions and the scores the
+// ranking is by: a recommend.Ranker's own ranking scores, else the
+// predictions. Candidates are copied for scorers the harness does not
+// own, so a model that keeps or reorders its input cannot corrupt the
+// ranking.
+func score(sc recommend.Scorer, c *userCase, cands []int32, own bool) (pred, rank []float32, err error) {
 	if !own {
 		cands = slices.Clone(cands)
 	}
 	if c.cross {
+		if cr, ok := sc.(recommend.CrossRanker); ok {
+			return cr.ScoreCrossRank(c.srcDom, c.source, c.domain, c.support, cands)
+		}
 		if cs, ok := sc.(recommend.CrossScorer); ok {
-			return cs.ScoreCross(c.srcDom, c.source, c.domain, c.support, cands)
+			pred, err = cs.ScoreCross(c.srcDom, c.source, c.domain, c.support, cands)
+			return pred, pred, err
 		}
 	}
-	return sc.Score(c.domain, c.support, cands)
+	if r, ok := sc.(recommend.Ranker); ok {
+		return r.ScoreRank(c.domain, c.support, cands)
+	}
+	pred, err = sc.Score(c.domain, c.support, cands)
+	return pred, pred, err
 }
 
 // run scores one case and ranks it in each view.
@@ -129,25 +141,27 @@ func (e *engine) run(sc recommend.Scorer, own bool, c *userCase, s *scratch) (ca
 	for _, x := range c.exclude {
 		s.excl[x.Item] = false
 	}
-	scores, err := score(sc, c, cands, own)
+	preds, scores, err := score(sc, c, cands, own)
 	if err != nil {
 		return caseResult{}, fmt.Errorf("user %q of %s: %w", c.user, dom.Name, err)
 	}
-	if len(scores) != len(cands) {
-		return caseResult{}, fmt.Errorf("user %q of %s: %d scores for %d candidates", c.user, dom.Name, len(scores), len(cands))
+	if len(scores) != len(cands) || len(preds) != len(cands) {
+		return caseResult{}, fmt.Errorf("user %q of %s: %d predictions and %d ranking scores for %d candidates", c.user, dom.Name, len(preds), len(scores), len(cands))
 	}
-	for j, v := range scores {
-		if !(v >= -math.MaxFloat32 && v <= math.MaxFloat32) { // NaN or ±Inf
-			return caseResult{}, fmt.Errorf("user %q of %s: score %v for item %d", c.user, dom.Name, v, cands[j])
+	for _, vs := range [][]float32{preds, scores} {
+		for j, v := range vs {
+			if !(v >= -math.MaxFloat32 && v <= math.MaxFloat32) { // NaN or ±Inf
+				return caseResult{}, fmt.Errorf("user %q of %s: score %v for item %d", c.user, dom.Name, v, cands[j])
+			}
 		}
 	}
-	res := caseResult{qScore: make([]float32, len(c.query)), views: make([]viewResult, len(views))}
+	res := caseResult{qScore: make([]float32, len(c.query)), qRankScore: make([]float32, len(c.query)), views: make([]viewResult, len(views))}
 	for i, x := range c.query {
 		j, ok := slices.BinarySearch(cands, x.Item)
 		if !ok {
 			return caseResult{}, fmt.Errorf("user %q of %s: query item %d is excluded from the ranking", c.user, dom.Name, x.Item)
 		}
-		res.qScore[i] = scores[j]
+		res.qScore[i], res.qRankScore[i] = preds[j], scores[j]
 	}
 	for vi, v := range views {
 		vc, vs := cands, scores
@@ -180,6 +194,12 @@ func (e *engine) run(sc recommend.Scorer, own bool, c *userCase, s *scratch) (ca
 		r.topScore = make([]float32, len(s.top))
 		for t, p := range s.top {
 			r.top[t], r.topScore[t] = vc[p], vs[p]
+		}
+		if vi == 0 { // vc is cands: positions index preds too
+			r.topPred = make([]float32, len(s.top))
+			for t, p := range s.top {
+				r.topPred[t] = preds[p]
+			}
 		}
 		if vi == 0 && c.ranks {
 			for t, rank := range metrics.Ranks(vs, vc, qp) {

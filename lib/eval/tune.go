@@ -1,10 +1,13 @@
 package eval
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
 	"github.com/crossrec/crossrec/lib/metrics"
+	"github.com/crossrec/crossrec/lib/schema"
+	"github.com/crossrec/crossrec/lib/tasks"
 )
 
 // TuneChoice is the shrinkage chosen for one domain's baselines and the
@@ -164,4 +167,29 @@ func hitFlags(c *userCase, top []int32, v view) []bool {
 		}
 	}
 	return hits
+}
+
+// TuneUserBias fits the user-bias baseline exactly as the evaluation does
+// (alternating ridge biases on train, the shrinkage pair of each domain
+// picked over grid by RMSE on the valid users at support size supportK),
+// for models that start from it. catalogue gives each domain's item count.
+func TuneUserBias(train, valid []tasks.Episode, catalogue []int, grid []float64, supportK int) (*UserBias, []TuneChoice, error) {
+	if len(grid) == 0 {
+		return nil, nil, fmt.Errorf("tune user bias: empty shrinkage grid")
+	}
+	d := &Data{Train: train, Valid: valid}
+	for i, n := range catalogue {
+		// Kind only picks the relevance rule, which tuning for RMSE never reads.
+		d.Domains = append(d.Domains, Domain{Index: int32(i), Items: n, Kind: schema.KindRating})
+	}
+	cfg := &Config{ShrinkageGrid: grid, SupportK: supportK, RatingMin: 1}
+	s, choice, err := tune(d, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := FitBaselines(train, catalogue, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.UserBias, choice, nil
 }

@@ -180,7 +180,7 @@ func TestSecondOrderMetaGradient(t *testing.T) {
 			f := newGradFixture(t, arch, true, MAML, false)
 			value := func(in []*Node) *Node {
 				v, rest := f.vars(in)
-				_, loss := f.s.objective(v, rest[:models.SetInputs], rest[models.SetInputs:2*models.SetInputs], rest[2*models.SetInputs])
+				_, loss := f.s.objective(v, rest[:models.SetInputs], rest[models.SetInputs:2*models.SetInputs], rest[2*models.SetInputs], nil, nil)
 				return loss
 			}
 			grad := func(in []*Node) []*Node {
@@ -220,7 +220,7 @@ func TestFirstOrderMetaGradient(t *testing.T) {
 			qx, qb := c.ItemTower(v, qi)
 			_ = qr
 			_ = qm
-			return models.SetNodes{X: sx, B: sb, R: sr, M: sm}, models.ItemSide{X: qx, B: qb}, c.DomainBias(v, dom)
+			return models.SetNodes{X: sx, B: sb, R: sr, M: sm, Dom: dom}, models.ItemSide{X: qx, B: qb}, c.DomainBias(v, dom)
 		}
 		s0, _, mu0 := set(v0)
 		start0, fast0 := c.AdaptUsers(v0, s0, mu0, nil, c.InnerSteps, true)
@@ -235,7 +235,7 @@ func TestFirstOrderMetaGradient(t *testing.T) {
 	}
 	grad := func(in []*Node) []*Node {
 		v, rest := f.vars(in)
-		obj, _ := f.s.objective(v, rest[:models.SetInputs], rest[models.SetInputs:2*models.SetInputs], rest[2*models.SetInputs])
+		obj, _ := f.s.objective(v, rest[:models.SetInputs], rest[models.SetInputs:2*models.SetInputs], rest[2*models.SetInputs], nil, nil)
 		return Gradient(obj, in[:nv]...)
 	}
 	f.check(t, "first-order", value, grad)

@@ -62,18 +62,23 @@ type Stepper struct {
 }
 
 // inputs of the step graph: params, Adam m and v (nv each), the
-// bias-corrected step size, support set, query set, task domains.
-func (s *Stepper) layout() (nv, sOff, qOff, dOff int) {
+// bias-corrected step size, support set, query set, task domains; with a
+// ranking score also the negatives (a set) and the query's positive
+// weights [T,Q].
+func (s *Stepper) layout() (nv, sOff, qOff, dOff, nOff, wOff int) {
 	nv = len(s.specs)
 	sOff = 3*nv + 1
 	qOff = sOff + models.SetInputs
 	dOff = qOff + models.SetInputs
+	nOff = dOff + 1
+	wOff = nOff + models.SetInputs
 	return
 }
 
 // objective builds the scalar the outer gradient is taken of, and the
-// mean query loss after adaptation (what the curves report).
-func (s *Stepper) objective(v models.Vars, sup, qry []*Node, domain *Node) (obj, loss *Node) {
+// mean query loss after adaptation (what the curves report). neg and w
+// are the ranking loss's inputs (nil without Model.Rank).
+func (s *Stepper) objective(v models.Vars, sup, qry []*Node, domain *Node, neg []*Node, w *Node) (obj, loss *Node) {
 	c := &s.Model
 	mu := c.DomainBias(v, domain)
 	sItems, sR, sM := models.SetFromNodes(sup)
@@ -85,52 +90,66 @@ func (s *Stepper) objective(v models.Vars, sup, qry []*Node, domain *Node) (obj,
 		steps = 0
 	}
 	firstOrder := s.Step.FirstOrder || s.Step.Method == Reptile
-	start, fast := c.AdaptUsers(v, models.SetNodes{X: sx, B: sb, R: sR, M: sM}, mu, nil, steps, firstOrder)
-	var penalty *Node
+	supSet := models.SetNodes{X: sx, B: sb, R: sR, M: sM, Dom: domain}
+	start, fast := c.AdaptUsers(v, supSet, mu, nil, steps, firstOrder)
+	var extra []*Node // terms added to the objective
 	if c.L2 > 0 {
-		penalty = MulScalar(Add(c.ItemPenalty(v, sItems, sM), c.ItemPenalty(v, qItems, qM)), c.L2)
+		extra = append(extra, MulScalar(Add(c.ItemPenalty(v, sItems, sM), c.ItemPenalty(v, qItems, qM)), c.L2))
 	}
-	withPenalty := func(x *Node) *Node {
-		if penalty == nil {
-			return x
+	// The query is predicted with the adapted weights; Reptile's outer
+	// update of the adapted tensors comes from its own term below, so its
+	// query loss sees them as constants.
+	predWith := fast
+	if s.Step.Method == Reptile {
+		predWith = models.Vars{}
+		for k, f := range fast {
+			predWith[k] = StopGradient(f)
 		}
-		return Add(x, penalty)
-	}
-	if s.Step.Method != Reptile {
-		loss = ReduceAllMean(models.Loss(c.Predict(v, fast, models.ItemSide{X: qx, B: qb}, mu), qR, qM))
-		return withPenalty(loss), loss
-	}
-	// Reptile: the pseudo-gradient of each adapted tensor is its mean
-	// displacement start - fast over tasks; writing it as the gradient of
-	// <start, stop(start - fast)> carries it back through the user
-	// initialisation (u0 and the encoder) by the chain rule. Parameters the
-	// inner loop does not adapt learn from the query loss at the adapted
-	// weights, first order.
-	sg := models.Vars{}
-	t := float64(sR.Shape().Dimensions[0])
-	obj = nil
-	for k, f := range fast {
-		sg[k] = StopGradient(f)
-		d := ReduceAllSum(Mul(start[k], StopGradient(Sub(start[k], f))))
-		if obj == nil {
-			obj = d
-		} else {
-			obj = Add(obj, d)
+		// The pseudo-gradient of each adapted tensor is its mean
+		// displacement start - fast over tasks; writing it as the gradient
+		// of <start, stop(start - fast)> carries it back through the user
+		// initialisation (u0 and the encoder) by the chain rule. Parameters
+		// the inner loop does not adapt learn from the query loss at the
+		// adapted weights, first order.
+		t := float64(sR.Shape().Dimensions[0])
+		for _, k := range c.FastNames() {
+			d := ReduceAllSum(Mul(start[k], StopGradient(Sub(start[k], fast[k]))))
+			extra = append(extra, DivScalar(d, t))
 		}
 	}
-	obj = DivScalar(obj, t)
-	loss = ReduceAllMean(models.Loss(c.Predict(v, sg, models.ItemSide{X: qx, B: qb}, mu), qR, qM))
-	return withPenalty(Add(obj, loss)), loss
+	qPred := c.Predict(v, predWith, models.ItemSide{X: qx, B: qb}, mu)
+	loss = ReduceAllMean(models.Loss(qPred, qR, qM))
+	obj = loss
+	if c.Rank {
+		nItems, _, _ := models.SetFromNodes(neg)
+		nx, nb := c.ItemTower(v, nItems)
+		nPred := c.Predict(v, predWith, models.ItemSide{X: nx, B: nb}, mu)
+		sz, _ := c.RankItems(v, sItems, sx)
+		qz, qPop := c.RankItems(v, qItems, qx)
+		nz, nPop := c.RankItems(v, nItems, nx)
+		taste := c.Taste(v, supSet, sz, mu)
+		rl := models.RankLoss(c.RankScore(v, taste, qz, qPop, qPred), Mul(w, qM), c.RankScore(v, taste, nz, nPop, nPred))
+		extra = append(extra, MulScalar(rl, c.RankWeight))
+	}
+	for _, x := range extra {
+		obj = Add(obj, x)
+	}
+	return obj, loss
 }
 
 func (s *Stepper) graph(in []*Node) []*Node {
-	nv, sOff, qOff, dOff := s.layout()
+	nv, sOff, qOff, dOff, nOff, wOff := s.layout()
 	params := in[:nv]
 	v := models.Vars{}
 	for i, sp := range s.specs {
 		v[sp.Name] = params[i]
 	}
-	obj, loss := s.objective(v, in[sOff:sOff+models.SetInputs], in[qOff:qOff+models.SetInputs], in[dOff])
+	var neg []*Node
+	var w *Node
+	if s.Model.Rank {
+		neg, w = in[nOff:nOff+models.SetInputs], in[wOff]
+	}
+	obj, loss := s.objective(v, in[sOff:sOff+models.SetInputs], in[qOff:qOff+models.SetInputs], in[dOff], neg, w)
 	grads := Gradient(obj, params...)
 	if s.Step.Clip > 0 {
 		var sq *Node
@@ -180,7 +199,7 @@ func (s *Stepper) evalGraph(in []*Node) []*Node {
 	qItems, qR, qM := models.SetFromNodes(in[nv+models.SetInputs : nv+2*models.SetInputs])
 	sx, sb := c.ItemTower(v, sItems)
 	qx, qb := c.ItemTower(v, qItems)
-	_, fast := c.AdaptUsers(v, models.SetNodes{X: sx, B: sb, R: sR, M: sM}, mu, nil, c.InnerSteps, true)
+	_, fast := c.AdaptUsers(v, models.SetNodes{X: sx, B: sb, R: sR, M: sM, Dom: domain}, mu, nil, c.InnerSteps, true)
 	pred := c.Predict(v, fast, models.ItemSide{X: qx, B: qb}, mu)
 	d := Mul(Sub(pred, qR), qM)
 	return []*Node{ReduceSum(Mul(d, d), 1), ReduceSum(Abs(d), 1), ReduceSum(qM, 1)}
@@ -232,6 +251,10 @@ func NewState(w *models.Weights) *State {
 type Batch struct {
 	Support, Query *models.Set
 	Domain         []int32
+	// With a ranking score: negatives sampled from each task's domain
+	// (features only) and the query's positive weights, [T*Q].
+	Neg *models.Set
+	Pos []float32
 }
 
 // Run takes one meta-step, replacing st's tensors, and returns the mean
@@ -258,6 +281,15 @@ func (s *Stepper) Run(st *State, cat *models.Catalog, b *Batch) (loss float64, e
 		args = append(args, x)
 	}
 	args = append(args, tensors.FromFlatDataAndDimensions(b.Domain, len(b.Domain)))
+	if s.Model.Rank {
+		if b.Neg == nil || len(b.Pos) != len(b.Query.R) {
+			return 0, fmt.Errorf("meta-step: the model ranks, and the batch has no negatives or positive weights")
+		}
+		for _, x := range cat.Tensors(b.Neg) {
+			args = append(args, x)
+		}
+		args = append(args, tensors.FromFlatDataAndDimensions(b.Pos, b.Query.Feats.T, b.Query.Feats.N))
+	}
 	out, err := s.exec.Exec(args...)
 	if err != nil {
 		return 0, err

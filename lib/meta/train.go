@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -37,6 +38,13 @@ type Options struct {
 	EvalEvery     int // steps between validation points (0: only at the end)
 	EvalTasks     int // validation tasks per point (0: all)
 	EvalQuery     int // query entries scored per validation task
+	// Biases, when set, start the domain, item and user-bias shrinkage
+	// parameters at a fitted bias model (the evaluation's tuned user-bias
+	// baseline) instead of the trainer's own simple fit.
+	Biases *BiasInit
+	// Negatives is how many items per task the ranking loss samples from
+	// the task's domain (models with Config.Rank).
+	Negatives int
 	// KeepBest returns the weights of the validation point with the lowest
 	// MAE instead of the last ones (model selection on meta-validation
 	// users, never on test users).
@@ -49,6 +57,15 @@ type Options struct {
 	// hashes of its inputs, so a checkpoint never outlives the data.
 	Tag      string
 	Progress io.Writer // progress bar (nil: none)
+}
+
+// BiasInit is a fitted bias model mu_d + b_i + b_u, b_u = sum of support
+// residuals / (LambdaU_d + K): per domain, Mu, the item biases Bi (by
+// item index) and the user shrinkage LambdaU.
+type BiasInit struct {
+	Mu      []float64
+	Bi      [][]float64
+	LambdaU []float64
 }
 
 // CurvePoint is one row of the training curve. It holds no wall-clock
@@ -87,11 +104,14 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 	if o.MetaBatch <= 0 || o.SupportK <= 0 || o.QueryMax <= 0 || o.Steps < 0 {
 		return nil, fmt.Errorf("train: meta_batch, support_k and query_max must be positive, steps not negative")
 	}
+	if o.Model.Rank && o.Negatives <= 0 {
+		return nil, fmt.Errorf("train: the model ranks: negatives must be positive")
+	}
 	if o.EvalEvery > 0 && o.Steps%o.EvalEvery != 0 {
 		return nil, fmt.Errorf("train: steps (%d) must be a multiple of eval_every (%d), so the last step is a curve point", o.Steps, o.EvalEvery)
 	}
-	train = filterDomain(train, o.ExcludeDomain)
-	valid = filterDomain(valid, o.ExcludeDomain)
+	train = FilterDomain(train, o.ExcludeDomain)
+	valid = FilterDomain(valid, o.ExcludeDomain)
 	if len(train) == 0 {
 		return nil, fmt.Errorf("train: no training tasks (excluded domain %q)", o.ExcludeDomain)
 	}
@@ -104,6 +124,11 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 	}
 	w := o.Model.Init(o.Seed)
 	setDataInit(w, cat, train)
+	if o.Biases != nil {
+		if err := setBiases(w, cat, o.Biases); err != nil {
+			return nil, err
+		}
+	}
 	st := NewState(w)
 	var curve []CurvePoint
 	var best *models.Weights
@@ -149,8 +174,9 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 	start := time.Now()
 	var times []float64
 	batch := newBatch(cat, o)
+	pos := positives(train)
 	for st.Steps < o.Steps {
-		if err := fillBatch(batch, cat, train, o, st.Steps); err != nil {
+		if err := fillBatch(batch, cat, train, pos, o, st.Steps); err != nil {
 			return nil, err
 		}
 		t0 := time.Now()
@@ -190,7 +216,8 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 	return res, nil
 }
 
-func filterDomain(eps []tasks.Episode, domain string) []tasks.Episode {
+// FilterDomain drops one domain's episodes (none when domain is empty).
+func FilterDomain(eps []tasks.Episode, domain string) []tasks.Episode {
 	if domain == "" {
 		return eps
 	}
@@ -256,6 +283,64 @@ func setDataInit(w *models.Weights, cat *models.Catalog, train []tasks.Episode) 
 	for i := range isum {
 		w.Values[bi][i] = float32(isum[i] / (ItemBiasShrinkage + in[i]))
 	}
+	// The popularity logit is log(1 + training count), what the
+	// popularity baseline ranks by; it is kept (GroupBias).
+	if pi := w.Index("pop_bias"); pi >= 0 {
+		for i := range in {
+			w.Values[pi][i] = float32(math.Log1p(in[i]))
+		}
+	}
+}
+
+// setBiases starts the bias parameters at a fitted bias model, so the
+// untrained network (its output layer starts at zero) predicts exactly
+// what that model predicts and training moves away from it only where the
+// query loss says so.
+func setBiases(w *models.Weights, cat *models.Catalog, b *BiasInit) error {
+	nd := len(cat.Domains)
+	if len(b.Mu) != nd || len(b.Bi) != nd || len(b.LambdaU) != nd {
+		return fmt.Errorf("bias init: %d/%d/%d domains, catalogue %d", len(b.Mu), len(b.Bi), len(b.LambdaU), nd)
+	}
+	di, bi, li := w.Index("domain_bias"), w.Index("item_bias"), w.Index("enc_lambda")
+	for d := range nd {
+		if len(b.Bi[d]) != cat.Items[d] {
+			return fmt.Errorf("bias init: domain %s: %d item biases for %d items", cat.Domains[d], len(b.Bi[d]), cat.Items[d])
+		}
+		w.Values[di][d] = float32(b.Mu[d])
+		for i, v := range b.Bi[d] {
+			w.Values[bi][int(cat.ItemOff[d])+i] = float32(v)
+		}
+		if li >= 0 {
+			// lambda = 0 (a plain mean) has no logarithm: 1e-3 is as good.
+			w.Values[li][d] = float32(math.Log(max(b.LambdaU[d], 1e-3)))
+		}
+	}
+	return nil
+}
+
+// positives flags, per training episode, the query items the ranking loss
+// treats as picks the user liked: those valued at least the median of the
+// user's query values (the user's better half, ties included). The rule is
+// relative to the user, so it serves star ratings and play counts alike,
+// and it needs nothing the evaluation decides.
+func positives(train []tasks.Episode) [][]bool {
+	out := make([][]bool, len(train))
+	for i, e := range train {
+		vals := make([]float32, len(e.Query))
+		for j, x := range e.Query {
+			vals[j] = x.Norm
+		}
+		slices.Sort(vals)
+		out[i] = make([]bool, len(e.Query))
+		if len(vals) == 0 {
+			continue
+		}
+		med := vals[(len(vals)-1)/2]
+		for j, x := range e.Query {
+			out[i][j] = x.Norm >= med
+		}
+	}
+	return out
 }
 
 func newBatch(cat *models.Catalog, o Options) *Batch {
@@ -263,22 +348,35 @@ func newBatch(cat *models.Catalog, o Options) *Batch {
 	if o.Step.Method == Reptile {
 		k += o.QueryMax
 	}
-	return &Batch{Support: cat.NewSet(o.MetaBatch, k), Query: cat.NewSet(o.MetaBatch, o.QueryMax), Domain: make([]int32, o.MetaBatch)}
+	b := &Batch{Support: cat.NewSet(o.MetaBatch, k), Query: cat.NewSet(o.MetaBatch, o.QueryMax), Domain: make([]int32, o.MetaBatch)}
+	if o.Model.Rank {
+		b.Neg = cat.NewSet(o.MetaBatch, o.Negatives)
+		b.Pos = make([]float32, o.MetaBatch*o.QueryMax)
+	}
+	return b
 }
 
 // fillBatch samples the tasks of a step from a generator seeded by (seed,
 // step), so a resumed run samples exactly what an uninterrupted one would.
-func fillBatch(b *Batch, cat *models.Catalog, train []tasks.Episode, o Options, step int) error {
+// pos holds each episode's positive flags (see positives).
+func fillBatch(b *Batch, cat *models.Catalog, train []tasks.Episode, pos [][]bool, o Options, step int) error {
 	r := rand.New(rand.NewPCG(o.Seed, uint64(step)+1))
+	var neg []tasks.Rated
 	for t := range o.MetaBatch {
-		e := &train[r.IntN(len(train))]
+		ei := r.IntN(len(train))
+		e := &train[ei]
 		sup := e.Support[:min(o.SupportK, len(e.Support))]
-		q := e.Query
-		if len(q) > o.QueryMax {
-			q = make([]tasks.Rated, 0, o.QueryMax)
-			for _, j := range r.Perm(len(e.Query))[:o.QueryMax] {
-				q = append(q, e.Query[j])
+		qi := make([]int, 0, min(len(e.Query), o.QueryMax))
+		if len(e.Query) > o.QueryMax {
+			qi = append(qi, r.Perm(len(e.Query))[:o.QueryMax]...)
+		} else {
+			for j := range e.Query {
+				qi = append(qi, j)
 			}
+		}
+		q := make([]tasks.Rated, len(qi))
+		for j, k := range qi {
+			q[j] = e.Query[k]
 		}
 		b.Domain[t] = e.DomainIndex
 		s := sup
@@ -290,6 +388,27 @@ func fillBatch(b *Batch, cat *models.Catalog, train []tasks.Episode, o Options, 
 		}
 		if err := cat.Fill(b.Query, t, e.DomainIndex, q); err != nil {
 			return fmt.Errorf("%s/%s query: %w", e.Domain, e.User, err)
+		}
+		if b.Neg == nil {
+			continue
+		}
+		n := b.Query.Feats.N
+		for j := range n {
+			b.Pos[t*n+j] = 0
+			if j < len(qi) && pos[ei][qi[j]] {
+				b.Pos[t*n+j] = 1
+			}
+		}
+		// Negatives: uniform over the domain's catalogue. One may be an
+		// item the user has; at a few dozen draws from thousands of items
+		// that is rare noise, and excluding it would need every user's
+		// whole history here.
+		neg = neg[:0]
+		for range b.Neg.Feats.N {
+			neg = append(neg, tasks.Rated{Item: int32(r.IntN(cat.Items[e.DomainIndex]))})
+		}
+		if err := cat.Fill(b.Neg, t, e.DomainIndex, neg); err != nil {
+			return fmt.Errorf("%s/%s negatives: %w", e.Domain, e.User, err)
 		}
 	}
 	return nil

@@ -1,19 +1,22 @@
 package meta
 
 import (
+	"math"
 	"slices"
 	"testing"
 
 	"github.com/crossrec/crossrec/lib/models"
 	"github.com/crossrec/crossrec/lib/synth"
+	"github.com/crossrec/crossrec/lib/tasks"
 )
 
 func trainOpts(method string, steps int) Options {
 	return Options{
 		Model: models.Config{Arch: models.NCF, ItemDim: 4, UserDim: 3, Hidden: [2]int{5, 4}, Encoder: true,
-			Adapt: []string{models.GroupLast}, InnerSteps: 2, InnerLR: 0.1, LearnInnerLR: true},
+			Adapt: []string{models.GroupLast}, InnerSteps: 2, InnerLR: 0.1, LearnInnerLR: true, Rank: true, RankWeight: 1},
 		Step: StepConfig{Method: method, InnerSteps: 2, OuterLR: 0.01, Clip: 10},
 		Seed: 5, Steps: steps, MetaBatch: 4, SupportK: 3, QueryMax: 4, EvalEvery: 2, EvalQuery: 4, KeepBest: true,
+		Negatives: 5,
 	}
 }
 
@@ -97,5 +100,50 @@ func TestTrainingLearns(t *testing.T) {
 	first, last := res.Curve[0], res.Curve[len(res.Curve)-1]
 	if !(last.ValidMSE < 0.97*first.ValidMSE) {
 		t.Fatalf("validation MSE %g -> %g: want a drop of at least 3%%", first.ValidMSE, last.ValidMSE)
+	}
+}
+
+// TestRankingScoreTrains: the ranking score's weights move under every
+// method, the popularity logit stays at log(1 + training count), and the
+// rating weights do not depend on the ranking loss's weight (its
+// gradient is stopped before the rating model).
+func TestRankingScoreTrains(t *testing.T) {
+	items := synth.Items(1, 20, 15)
+	cat, _ := models.NewCatalog(items, nil)
+	train := synth.Episodes(2, items, 6, 3, 6)
+	valid := synth.Episodes(3, items, 2, 3, 4)
+	count := make([]float64, cat.NItems)
+	for _, e := range train {
+		for _, x := range append(append([]tasks.Rated(nil), e.Support...), e.Query...) {
+			count[int(cat.ItemOff[e.DomainIndex])+int(x.Item)]++
+		}
+	}
+	for _, method := range []string{MAML, Reptile, Joint} {
+		o := trainOpts(method, 6)
+		o.KeepBest, o.Step.Clip = false, 0
+		r, err := Train(testBackend(t), cat, train, valid, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := r.Weights
+		if beta := w.Values[w.Index("rank_beta")][0]; beta == 1 {
+			t.Fatalf("%s: rank_beta never moved from 1", method)
+		}
+		for i, v := range w.Values[w.Index("pop_bias")] {
+			if math.Abs(float64(v)-math.Log1p(count[i])) > 1e-6 {
+				t.Fatalf("%s: pop_bias[%d] = %g, want log1p(%g)", method, i, v, count[i])
+			}
+		}
+		o.Model.RankWeight = 5
+		r5, err := Train(testBackend(t), cat, train, valid, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range w.Specs {
+			moved := !slices.Equal(w.Values[i], r5.Weights.Values[i])
+			if (s.Group == models.GroupRank) != moved && s.Name != "pop_dense_w" {
+				t.Errorf("%s: %s (group %s) moved=%v with a 5x ranking weight", method, s.Name, s.Group, moved)
+			}
+		}
 	}
 }

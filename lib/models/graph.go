@@ -20,6 +20,7 @@ type ItemNodes struct {
 // ([T, N, ItemDim]).
 type SetNodes struct {
 	X, B, R, M *Node
+	Dom        *Node // [T] int32: each task's domain index
 }
 
 // gatherRows looks up table rows for indices of any shape: idx [...] ->
@@ -129,7 +130,7 @@ func (c *Config) UserInit(v Vars, s SetNodes, mu *Node) (u, bu *Node) {
 	xMean, _ := maskedMean(s.X, s.M)
 	xResid, _ := maskedMean(Mul(s.X, InsertAxes(resid, -1)), s.M)
 	u = Add(u, Add(userDense(xMean, v["enc_mean"]), userDense(xResid, v["enc_resid"])))
-	lambda := Exp(Reshape(v["enc_lambda"]))
+	lambda := Exp(gatherRows(v["enc_lambda"], s.Dom)) // [T]: the domain's shrinkage
 	bu = Add(bu, InsertAxes(Div(ReduceSum(resid, 1), Add(ReduceSum(s.M, 1), lambda)), -1))
 	return u, bu
 }
@@ -277,4 +278,47 @@ func (c *Config) FastNames() []string {
 		}
 	}
 	return slices.Clip(names)
+}
+
+// RankItems returns an item block's ranking vectors z [T,N,ItemDim] and
+// popularity logits [T,N]. The rating tower's vectors x enter through a
+// projection under StopGradient: the ranking loss reads them and leaves
+// them to the rating loss, so adding the ranking score cannot trade rating
+// error for ranking.
+func (c *Config) RankItems(v Vars, in ItemNodes, x *Node) (z, pop *Node) {
+	z = dense(StopGradient(x), v["rank_x"])
+	pop = Add(gatherRows(v["pop_bias"], in.Item), vecDot(in.Dense, v["pop_dense_w"]))
+	return z, pop
+}
+
+// Taste is a user's ranking vector [T,ItemDim] from the support set: the
+// mean of the support items' ranking vectors z [T,K,ItemDim] and their
+// mean weighted by residual rating (what the domain and item biases leave
+// unexplained), each through its own matrix.
+func (c *Config) Taste(v Vars, s SetNodes, z, mu *Node) *Node {
+	resid := StopGradient(Mul(Sub(s.R, Add(s.B, InsertAxes(mu, -1))), s.M))
+	zMean, _ := maskedMean(z, s.M)
+	zResid, _ := maskedMean(Mul(z, InsertAxes(resid, -1)), s.M)
+	return Add(userDense(zMean, v["rank_mean"]), userDense(zResid, v["rank_resid"]))
+}
+
+// RankScore orders a [T,N] block for a user: popularity logit + taste
+// match + rank_beta times the predicted rating. The prediction enters
+// under StopGradient, so only the rating loss shapes it.
+func (c *Config) RankScore(v Vars, taste, z, pop, pred *Node) *Node {
+	return Add(Add(pop, vecDot(z, taste)), Mul(StopGradient(pred), Reshape(v["rank_beta"], 1, 1)))
+}
+
+// RankLoss is a sampled softmax over the catalogue: each positive query
+// item (weight w [T,Q], 0 or 1) against the task's negatives sampled
+// uniformly from its domain (scores neg [T,S]), -log(e^p / (e^p + sum
+// e^n)) = softplus(logsumexp(n) - p), averaged over positives. Uniform
+// sampling needs no correction term: it shifts every logit of a task
+// equally.
+func RankLoss(pos, w, neg *Node) *Node {
+	m := StopGradient(ReduceMax(neg, 1))
+	lse := Add(m, Log(ReduceSum(Exp(Sub(neg, InsertAxes(m, -1))), 1))) // [T]
+	z := Sub(InsertAxes(lse, -1), pos)
+	softplus := Add(relu(z), Log(AddScalar(Exp(Neg(Abs(z))), 1)))
+	return Div(ReduceAllSum(Mul(softplus, w)), MaxScalar(ReduceAllSum(w), 1.0))
 }

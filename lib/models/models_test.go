@@ -5,11 +5,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/crossrec/crossrec/lib/artifact"
 	"github.com/crossrec/crossrec/lib/recommend"
@@ -223,5 +226,102 @@ func TestExportIsDeterministicAndLoads(t *testing.T) {
 	}
 	if _, err := Load(t.TempDir(), items); err == nil {
 		t.Fatal("empty folder: want an error")
+	}
+}
+
+// TestServingMatchesGraph: the plain-Go forward pass the scorer runs over
+// the catalogue gives what the GoMLX graph of the same model (the one
+// training optimises) gives, for both heads, with and without the hidden
+// layers adapted, with and without the ranking score.
+func TestServingMatchesGraph(t *testing.T) {
+	items := synth.Items(1, 40, 30)
+	e := synth.Episodes(2, items, 1, 6, 5)[0]
+	b, err := backends.NewWithConfig("go:parallelism=-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands := []int32{0, 3, 17, 39, 22}
+	for _, arch := range []string{FCNN, NCF} {
+		for _, adapt := range [][]string{{GroupLast}, {GroupLast, GroupHead}} {
+			for _, rank := range []bool{false, true} {
+				cfg := testConfig(t, arch, items)
+				cfg.Adapt, cfg.Rank, cfg.RankWeight = adapt, rank, 1
+				w := cfg.Init(5)
+				// Non-zero output layer and biases, so every term counts.
+				for i, s := range w.Specs {
+					if s.Init == "zero" {
+						for j := range w.Values[i] {
+							w.Values[i][j] = float32(j%7-3) * 0.03
+						}
+					}
+				}
+				m, err := NewModel("t", b, cfg, w, items)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pred, rk, err := m.ScoreRank(0, e.Support, cands)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cat := m.Catalog()
+				sup, cs := cat.NewSet(1, len(e.Support)), cat.NewSet(1, len(cands))
+				if err := cat.Fill(sup, 0, 0, e.Support); err != nil {
+					t.Fatal(err)
+				}
+				rows := make([]tasks.Rated, len(cands))
+				for j, c := range cands {
+					rows[j] = tasks.Rated{Item: c}
+				}
+				if err := cat.Fill(cs, 0, 0, rows); err != nil {
+					t.Fatal(err)
+				}
+				nv := len(cfg.Vars())
+				exec, err := NewExec(b, func(in []*Node) []*Node {
+					v := Vars{}
+					for i, s := range cfg.Vars() {
+						v[s.Name] = in[i]
+					}
+					sItems, sR, sM := SetFromNodes(in[nv : nv+SetInputs])
+					cItems, _, _ := SetFromNodes(in[nv+SetInputs : nv+2*SetInputs])
+					dom := in[nv+2*SetInputs]
+					mu := cfg.DomainBias(v, dom)
+					sx, sb := cfg.ItemTower(v, sItems)
+					cx, cb := cfg.ItemTower(v, cItems)
+					s := SetNodes{X: sx, B: sb, R: sR, M: sM, Dom: dom}
+					_, fast := cfg.AdaptUsers(v, s, mu, nil, cfg.InnerSteps, true)
+					p := cfg.Predict(v, fast, ItemSide{X: cx, B: cb}, mu)
+					if !rank {
+						return []*Node{p, p}
+					}
+					sz, _ := cfg.RankItems(v, sItems, sx)
+					cz, cpop := cfg.RankItems(v, cItems, cx)
+					return []*Node{p, cfg.RankScore(v, cfg.Taste(v, s, sz, mu), cz, cpop, p)}
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				args := []any{}
+				for i, s := range cfg.Vars() {
+					args = append(args, tensors.FromFlatDataAndDimensions(w.Values[i], s.Dims...))
+				}
+				for _, x := range append(cat.Tensors(sup), cat.Tensors(cs)...) {
+					args = append(args, x)
+				}
+				args = append(args, tensors.FromFlatDataAndDimensions([]int32{0}, 1))
+				out, err := exec.Exec(args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gp, gr := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+				for j := range cands {
+					if math.Abs(float64(gp[j]-pred[j])) > 1e-5 || math.Abs(float64(gr[j]-rk[j])) > 1e-5 {
+						t.Fatalf("%s adapt=%v rank=%v: item %d: serving (%g, %g), graph (%g, %g)", arch, adapt, rank, cands[j], pred[j], rk[j], gp[j], gr[j])
+					}
+				}
+				if !rank && !slices.Equal(pred, rk) {
+					t.Fatalf("%s: without a ranking score the ranking must be the prediction", arch)
+				}
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -15,13 +16,21 @@ import (
 
 // Model is a trained model ready to serve: it adapts to a user's support
 // ratings and scores items, on the normalised scale of tasks.Rated.Norm.
-// It implements recommend.Scorer and recommend.CrossScorer and is safe for
-// concurrent use.
+// It implements recommend.Scorer, CrossScorer, Ranker and CrossRanker and
+// is safe for concurrent use.
 //
-// The item side does not depend on the user, so each domain's item
-// vectors (and the item-only products of the head's first layer) are
-// computed once, on first use; a request then runs one graph: the inner
-// loop on the support set followed by the head over the candidates.
+// A request is split where the work is. Adaptation (the user
+// initialisation and the inner gradient steps on the support set, the
+// part meta-learning shaped) is one GoMLX graph over the K support items.
+// Scoring the catalogue is the head's forward pass over every item with
+// the adapted user state; the item side of it (item vectors, their
+// products with the head's first layer) does not depend on the user and
+// is computed once per domain, by a GoMLX graph, on first use. What is
+// left per item is a few hundred multiply-adds, which run in plain Go
+// (headScorer): on the pure-Go backend a graph spent most of a request on
+// broadcasting adds and re-laying out the [items x hidden] operand, about
+// 25 ms for 10,000 items against 2 ms here (BenchmarkScore). Tests check
+// the Go pass against the graph's Head to float32 rounding.
 type Model struct {
 	name    string
 	cfg     Config
@@ -29,23 +38,24 @@ type Model struct {
 	backend backends.Backend
 	vars    []*tensors.Tensor // all parameters, Config.Vars order
 	specs   []VarSpec
-	mu      []float32 // domain biases
+	host    map[string][]float32 // the same parameters on the host
+	fast    []string             // adapted tensors, Config.FastNames order
 
-	itemExec, serveExec *Exec
+	itemExec, adaptExec *Exec
 
 	mu_   sync.Mutex
 	items map[int32]*domainItems
 }
 
+// domainItems is a domain's item side, computed once.
 type domainItems struct {
-	n        int
-	x, h1, q []float32 // [n*ItemDim], [n*H1], [n*UserDim] (NCF)
-	b        []float32 // [n]
-	// The same as tensors, made once: a whole-catalogue request passes
-	// them as they are instead of copying megabytes per request.
-	full []*tensors.Tensor // x, h1, (q,) b with a leading axis of 1
-	once sync.Once
-	err  error
+	n      int
+	x, h1  []float32 // [n*ItemDim], [n*H1] (x·h1_x)
+	q      []float32 // [n*UserDim] (x·gmf_q; NCF)
+	b      []float32 // [n] item biases
+	z, pop []float32 // ranking vectors [n*ItemDim] and popularity logits [n] (Config.Rank)
+	once   sync.Once
+	err    error
 }
 
 // NewModel builds a serving model from a config and weights over items.
@@ -60,19 +70,20 @@ func NewModel(name string, b backends.Backend, cfg Config, w *Weights, items *ta
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{name: name, cfg: cfg, cat: cat, backend: b, specs: cfg.Vars(), items: map[int32]*domainItems{}}
+	m := &Model{name: name, cfg: cfg, cat: cat, backend: b, specs: cfg.Vars(), host: map[string][]float32{},
+		fast: cfg.FastNames(), items: map[int32]*domainItems{}}
 	for i, s := range m.specs {
 		m.vars = append(m.vars, tensors.FromFlatDataAndDimensions(w.Values[i], s.Dims...))
+		m.host[s.Name] = w.Values[i]
 	}
-	m.mu = w.Values[slices.IndexFunc(m.specs, func(s VarSpec) bool { return s.Name == "domain_bias" })]
 	if m.itemExec, err = NewExec(b, m.itemGraph); err != nil {
 		return nil, err
 	}
-	if m.serveExec, err = NewExec(b, m.serveGraph); err != nil {
+	if m.adaptExec, err = NewExec(b, m.adaptGraph); err != nil {
 		return nil, err
 	}
 	m.itemExec.SetMaxCache(-1)
-	m.serveExec.SetMaxCache(-1)
+	m.adaptExec.SetMaxCache(-1)
 	return m, nil
 }
 
@@ -97,7 +108,8 @@ func (m *Model) varsOf(in []*Node) Vars {
 	return v
 }
 
-// itemGraph: all parameters, then a [1,n] item block -> X, B, H1 (, Q).
+// itemGraph: all parameters, then a [1,n] item block -> X, B, H1 (, Q)
+// (, Z, Pop).
 func (m *Model) itemGraph(in []*Node) []*Node {
 	nv := len(m.specs)
 	v := m.varsOf(in)
@@ -108,28 +120,40 @@ func (m *Model) itemGraph(in []*Node) []*Node {
 	if m.cfg.Arch == NCF {
 		out = append(out, side.Q)
 	}
+	if m.cfg.Rank {
+		z, pop := m.cfg.RankItems(v, it, x)
+		out = append(out, z, pop)
+	}
 	return out
 }
 
-// serveGraph: all parameters; support X, B, R, M; candidates X, H1, (Q,)
-// B; domain bias mu [1]; user-vector offset [1,UserDim] -> predictions
-// [1,M], the initial and the adapted user vector.
-func (m *Model) serveGraph(in []*Node) []*Node {
+// adaptGraph: all parameters; support X, B, R, M (, Z); domain index [1]
+// int32; user-vector offset [1,UserDim] -> the initial user vector, the
+// adapted tensors (FastNames order, each with a leading axis of 1) and,
+// with Config.Rank, the taste vector.
+func (m *Model) adaptGraph(in []*Node) []*Node {
 	nv := len(m.specs)
 	v := m.varsOf(in)
 	k := nv
 	s := SetNodes{X: in[k], B: in[k+1], R: in[k+2], M: in[k+3]}
 	k += 4
-	c := ItemSide{X: in[k], H1: in[k+1]}
-	k += 2
-	if m.cfg.Arch == NCF {
-		c.Q = in[k]
+	var z *Node
+	if m.cfg.Rank {
+		z = in[k]
 		k++
 	}
-	c.B = in[k]
-	mu, off := in[k+1], in[k+2]
+	s.Dom = in[k]
+	off := in[k+1]
+	mu := m.cfg.DomainBias(v, s.Dom)
 	start, fast := m.cfg.AdaptUsers(v, s, mu, off, m.cfg.InnerSteps, true)
-	return []*Node{m.cfg.Predict(v, fast, c, mu), start["u"], fast["u"]}
+	out := []*Node{start["u"]}
+	for _, n := range m.fast {
+		out = append(out, fast[n])
+	}
+	if m.cfg.Rank {
+		out = append(out, m.cfg.Taste(v, s, z, mu))
+	}
+	return out
 }
 
 func (m *Model) domain(d int32) (*domainItems, error) {
@@ -168,34 +192,240 @@ func (m *Model) computeItems(d int32, di *domainItems) (err error) {
 	if err != nil {
 		return err
 	}
-	di.x = tensors.MustCopyFlatData[float32](out[0])
-	di.b = tensors.MustCopyFlatData[float32](out[1])
-	di.h1 = tensors.MustCopyFlatData[float32](out[2])
-	di.full = []*tensors.Tensor{tensors.FromFlatDataAndDimensions(di.x, 1, di.n, m.cfg.ItemDim),
-		tensors.FromFlatDataAndDimensions(di.h1, 1, di.n, m.cfg.Hidden[0])}
-	if m.cfg.Arch == NCF {
-		di.q = tensors.MustCopyFlatData[float32](out[3])
-		di.full = append(di.full, tensors.FromFlatDataAndDimensions(di.q, 1, di.n, m.cfg.UserDim))
+	flat := func() []float32 {
+		x := tensors.MustCopyFlatData[float32](out[0])
+		out = out[1:]
+		return x
 	}
-	di.full = append(di.full, tensors.FromFlatDataAndDimensions(di.b, 1, di.n))
+	di.x, di.b, di.h1 = flat(), flat(), flat()
+	if m.cfg.Arch == NCF {
+		di.q = flat()
+	}
+	if m.cfg.Rank {
+		di.z, di.pop = flat(), flat()
+	}
 	return nil
 }
 
 func roundUp(n, to int) int { return (n + to - 1) / to * to }
 
-// padSize buckets a candidate count so few graph shapes are compiled.
-func padSize(n int) int {
-	p := 16
-	for p < n {
-		p *= 2
-	}
-	return p
+// adapted is one user's state after adaptation.
+type adapted struct {
+	moved []float32            // u_final - u_0 + offset (carried to another domain by ScoreCross)
+	fast  map[string][]float32 // adapted tensors, without the leading axis
+	taste []float32            // ranking vector (Config.Rank)
 }
 
-// score adapts to support (with an optional user-vector offset) and
-// scores candidates of domain d. It returns the scores and the user
-// vector's displacement by adaptation (u_final - u_0, for ScoreCross).
-func (m *Model) score(d int32, support []tasks.Rated, candidates []int32, offset []float32) (scores, moved []float32, err error) {
+// adapt runs the adaptation graph on a support set of domain d, starting
+// from the user-vector offset (nil: none).
+func (m *Model) adapt(d int32, di *domainItems, support []tasks.Rated, offset []float32) (a *adapted, err error) {
+	D, DU := m.cfg.ItemDim, m.cfg.UserDim
+	k := max(8, roundUp(len(support), 8)) // few shapes, few compilations
+	sx, sb, sr, sm := make([]float32, k*D), make([]float32, k), make([]float32, k), make([]float32, k)
+	var sz []float32
+	if m.cfg.Rank {
+		sz = make([]float32, k*D)
+	}
+	for j, r := range support {
+		if r.Item < 0 || int(r.Item) >= di.n {
+			return nil, fmt.Errorf("%s: support item %d out of range for domain %s (%d items)", m.name, r.Item, m.cat.Domains[d], di.n)
+		}
+		copy(sx[j*D:(j+1)*D], di.x[int(r.Item)*D:])
+		if sz != nil {
+			copy(sz[j*D:(j+1)*D], di.z[int(r.Item)*D:])
+		}
+		sb[j], sr[j], sm[j] = di.b[r.Item], r.Norm, 1
+	}
+	if offset == nil {
+		offset = make([]float32, DU)
+	}
+	args := make([]any, 0, len(m.vars)+7)
+	for _, t := range m.vars {
+		args = append(args, t)
+	}
+	args = append(args,
+		tensors.FromFlatDataAndDimensions(sx, 1, k, D), tensors.FromFlatDataAndDimensions(sb, 1, k),
+		tensors.FromFlatDataAndDimensions(sr, 1, k), tensors.FromFlatDataAndDimensions(sm, 1, k))
+	if sz != nil {
+		args = append(args, tensors.FromFlatDataAndDimensions(sz, 1, k, D))
+	}
+	args = append(args, tensors.FromFlatDataAndDimensions([]int32{d}, 1),
+		tensors.FromFlatDataAndDimensions(offset, 1, DU))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: adaptation: %v", m.name, r)
+		}
+	}()
+	out, err := m.adaptExec.Exec(args...)
+	if err != nil {
+		return nil, err
+	}
+	u0 := tensors.MustCopyFlatData[float32](out[0])
+	a = &adapted{fast: map[string][]float32{}}
+	for i, n := range m.fast {
+		a.fast[n] = tensors.MustCopyFlatData[float32](out[1+i])
+	}
+	if m.cfg.Rank {
+		a.taste = tensors.MustCopyFlatData[float32](out[1+len(m.fast)])
+	}
+	a.moved = make([]float32, DU)
+	for i := range a.moved {
+		a.moved[i] = a.fast["u"][i] - u0[i] + offset[i]
+	}
+	return a, nil
+}
+
+// weight is a parameter as the adapted user sees it: the adapted value
+// when the inner loop adapts it, else the shared one.
+func (m *Model) weight(a *adapted, name string) []float32 {
+	if v, ok := a.fast[name]; ok {
+		return v
+	}
+	return m.host[name]
+}
+
+// headScorer is the head's forward pass for one adapted user, in plain Go:
+// Config.Head and Config.RankScore for one item at a time, with everything
+// that depends on the user alone folded in once.
+type headScorer struct {
+	d, du, h1, h2 int
+	ncf, rank     bool
+	hu            []float32 // u·h1_u + h1_b [H1]
+	h1x, gq       []float32 // h1_x [D*H1] and gmf_q [D*DU] when adapted per user, else nil (precomputed per item)
+	w2            []float32 // h2_w [H1*H2]
+	b2, outW      []float32
+	g             []float32 // u ⊙ out_g [DU] (NCF)
+	c             float32   // out_b + b_u + domain bias
+	taste         []float32
+	beta          float32
+}
+
+func (m *Model) headScorer(d int32, a *adapted) *headScorer {
+	c := &m.cfg
+	h := &headScorer{d: c.ItemDim, du: c.UserDim, h1: c.Hidden[0], h2: c.Hidden[1], ncf: c.Arch == NCF, rank: c.Rank}
+	u := m.weight(a, "u")
+	h1u, h1b := m.weight(a, "h1_u"), m.weight(a, "h1_b")
+	h.hu = make([]float32, h.h1)
+	for j := range h.h1 {
+		s := h1b[j]
+		for i := range h.du {
+			s += u[i] * h1u[i*h.h1+j]
+		}
+		h.hu[j] = s
+	}
+	if _, ok := a.fast["h1_x"]; ok {
+		h.h1x = a.fast["h1_x"]
+	}
+	h.w2 = m.weight(a, "h2_w")
+	h.b2, h.outW = m.weight(a, "h2_b"), m.weight(a, "out_w")
+	h.c = m.weight(a, "out_b")[0] + a.fast["bu"][0] + m.host["domain_bias"][d]
+	if h.ncf {
+		if _, ok := a.fast["gmf_q"]; ok {
+			h.gq = a.fast["gmf_q"]
+		}
+		og := m.weight(a, "out_g")
+		h.g = make([]float32, h.du)
+		for i := range h.du {
+			h.g[i] = u[i] * og[i]
+		}
+	}
+	if h.rank {
+		h.taste, h.beta = a.taste, m.host["rank_beta"][0]
+	}
+	return h
+}
+
+// score writes the prediction and ranking score of every candidate.
+func (h *headScorer) score(di *domainItems, cands []int32, pred, rank []float32) {
+	act, acc := make([]float32, h.h1), make([]float32, h.h2)
+	for n, c := range cands {
+		i := int(c)
+		x := di.x[i*h.d : (i+1)*h.d]
+		if h.h1x == nil {
+			pre := di.h1[i*h.h1 : (i+1)*h.h1]
+			for j := range act {
+				act[j] = pre[j] + h.hu[j]
+			}
+		} else {
+			for j := range act {
+				act[j] = h.hu[j]
+			}
+			for k, xv := range x {
+				row := h.h1x[k*h.h1 : (k+1)*h.h1]
+				for j := range act {
+					act[j] += xv * row[j]
+				}
+			}
+		}
+		// Second layer as a sum of rows of h2_w, skipping the units the
+		// ReLU zeroed (about half of them).
+		for k := range acc {
+			acc[k] = h.b2[k]
+		}
+		for j, v := range act {
+			if v <= 0 {
+				continue
+			}
+			row := h.w2[j*h.h2 : (j+1)*h.h2]
+			for k := range acc {
+				acc[k] += v * row[k]
+			}
+		}
+		out := h.c + di.b[i]
+		for k, s := range acc {
+			if s > 0 {
+				out += s * h.outW[k]
+			}
+		}
+		if h.ncf {
+			if h.gq == nil {
+				out += dot(di.q[i*h.du:(i+1)*h.du], h.g)
+			} else {
+				for k, xv := range x {
+					row := h.gq[k*h.du : (k+1)*h.du]
+					var s float32
+					for j, v := range row {
+						s += v * h.g[j]
+					}
+					out += xv * s
+				}
+			}
+		}
+		pred[n] = out
+		if h.rank {
+			rank[n] = di.pop[i] + h.beta*out + dot(di.z[i*h.d:(i+1)*h.d], h.taste)
+		} else {
+			rank[n] = out
+		}
+	}
+}
+
+// dot is the inner product of two equally long vectors, with four
+// accumulators so the additions do not wait on each other.
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// parallelFrom is the candidate count from which a request's scoring is
+// split across cores; below it the goroutines cost more than they save.
+const parallelFrom = 4096
+
+// score adapts to support (from an optional user-vector offset) and
+// scores candidates of domain d: predicted values and ranking scores (the
+// same slice without Config.Rank).
+func (m *Model) score(d int32, support []tasks.Rated, candidates []int32, offset []float32) (pred, rank []float32, err error) {
 	di, err := m.domain(d)
 	if err != nil {
 		return nil, nil, err
@@ -205,94 +435,41 @@ func (m *Model) score(d int32, support []tasks.Rated, candidates []int32, offset
 			return nil, nil, fmt.Errorf("%s: candidate item %d out of range for domain %s (%d items)", m.name, c, m.cat.Domains[d], di.n)
 		}
 	}
-	D, H1, DU := m.cfg.ItemDim, m.cfg.Hidden[0], m.cfg.UserDim
-	k := max(8, roundUp(len(support), 8))
-	sx, sb, sr, sm := make([]float32, k*D), make([]float32, k), make([]float32, k), make([]float32, k)
-	for j, r := range support {
-		if r.Item < 0 || int(r.Item) >= di.n {
-			return nil, nil, fmt.Errorf("%s: support item %d out of range for domain %s (%d items)", m.name, r.Item, m.cat.Domains[d], di.n)
-		}
-		copy(sx[j*D:(j+1)*D], di.x[int(r.Item)*D:])
-		sb[j], sr[j], sm[j] = di.b[r.Item], r.Norm, 1
-	}
-	// A large candidate list scores the whole domain (one cached shape);
-	// a small one is gathered and padded to a power of two.
-	full := len(candidates) > di.n/4
-	var cx, ch1, cq, cb []float32
-	mc := di.n
-	if !full {
-		mc = padSize(len(candidates))
-		cx, ch1, cb = make([]float32, mc*D), make([]float32, mc*H1), make([]float32, mc)
-		if m.cfg.Arch == NCF {
-			cq = make([]float32, mc*DU)
-		}
-		for j, c := range candidates {
-			copy(cx[j*D:(j+1)*D], di.x[int(c)*D:])
-			copy(ch1[j*H1:(j+1)*H1], di.h1[int(c)*H1:])
-			if cq != nil {
-				copy(cq[j*DU:(j+1)*DU], di.q[int(c)*DU:])
-			}
-			cb[j] = di.b[c]
-		}
-	}
-	if offset == nil {
-		offset = make([]float32, DU)
-	}
-	args := make([]any, 0, len(m.vars)+12)
-	for _, t := range m.vars {
-		args = append(args, t)
-	}
-	args = append(args,
-		tensors.FromFlatDataAndDimensions(sx, 1, k, D), tensors.FromFlatDataAndDimensions(sb, 1, k),
-		tensors.FromFlatDataAndDimensions(sr, 1, k), tensors.FromFlatDataAndDimensions(sm, 1, k))
-	if full {
-		for _, t := range di.full {
-			args = append(args, t)
-		}
-	} else {
-		args = append(args, tensors.FromFlatDataAndDimensions(cx, 1, mc, D), tensors.FromFlatDataAndDimensions(ch1, 1, mc, H1))
-		if m.cfg.Arch == NCF {
-			args = append(args, tensors.FromFlatDataAndDimensions(cq, 1, mc, DU))
-		}
-		args = append(args, tensors.FromFlatDataAndDimensions(cb, 1, mc))
-	}
-	args = append(args, tensors.FromFlatDataAndDimensions([]float32{m.mu[d]}, 1),
-		tensors.FromFlatDataAndDimensions(offset, 1, DU))
-	out, err := m.exec(args)
+	a, err := m.adapt(d, di, support, offset)
 	if err != nil {
 		return nil, nil, err
 	}
-	pred := tensors.MustCopyFlatData[float32](out[0])
-	u0 := tensors.MustCopyFlatData[float32](out[1])
-	u1 := tensors.MustCopyFlatData[float32](out[2])
-	moved = make([]float32, DU)
-	for i := range moved {
-		moved[i] = u1[i] - u0[i] + offset[i]
+	h := m.headScorer(d, a)
+	pred = make([]float32, len(candidates))
+	rank = pred
+	if m.cfg.Rank {
+		rank = make([]float32, len(candidates))
 	}
-	scores = make([]float32, len(candidates))
-	for j, c := range candidates {
-		if full {
-			scores[j] = pred[c]
-		} else {
-			scores[j] = pred[j]
-		}
+	workers := 1
+	if len(candidates) >= parallelFrom {
+		workers = runtime.GOMAXPROCS(0)
 	}
-	return scores, moved, nil
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(candidates)/workers, (w+1)*len(candidates)/workers
+		wg.Go(func() {
+			h.score(di, candidates[lo:hi], pred[lo:hi], rank[lo:hi])
+		})
+	}
+	wg.Wait()
+	return pred, rank, nil
 }
 
-func (m *Model) exec(args []any) (out []*tensors.Tensor, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%s: %v", m.name, r)
-		}
-	}()
-	return m.serveExec.Exec(args...)
-}
-
-// Score implements recommend.Scorer: adapt to support, score candidates.
+// Score implements recommend.Scorer: adapt to support, predict candidates.
 func (m *Model) Score(domain int32, support []tasks.Rated, candidates []int32) ([]float32, error) {
-	s, _, err := m.score(domain, support, candidates, nil)
-	return s, err
+	p, _, err := m.score(domain, support, candidates, nil)
+	return p, err
+}
+
+// ScoreRank implements recommend.Ranker: predictions and ranking scores
+// (equal without Config.Rank).
+func (m *Model) ScoreRank(domain int32, support []tasks.Rated, candidates []int32) (pred, rank []float32, err error) {
+	return m.score(domain, support, candidates, nil)
 }
 
 // ScoreCross implements recommend.CrossScorer: the user is first adapted
@@ -302,23 +479,33 @@ func (m *Model) Score(domain int32, support []tasks.Rated, candidates []int32) (
 // user vector lives in one space for all domains (one head serves them
 // all), which is what makes the carry-over meaningful.
 func (m *Model) ScoreCross(sourceDomain int32, source []tasks.Rated, domain int32, support []tasks.Rated, candidates []int32) ([]float32, error) {
+	p, _, err := m.ScoreCrossRank(sourceDomain, source, domain, support, candidates)
+	return p, err
+}
+
+// ScoreCrossRank implements recommend.CrossRanker.
+func (m *Model) ScoreCrossRank(sourceDomain int32, source []tasks.Rated, domain int32, support []tasks.Rated, candidates []int32) (pred, rank []float32, err error) {
 	var offset []float32
 	if len(source) > 0 {
-		_, moved, err := m.score(sourceDomain, source, []int32{source[0].Item}, nil)
+		sd, err := m.domain(sourceDomain)
 		if err != nil {
-			return nil, fmt.Errorf("source domain: %w", err)
+			return nil, nil, fmt.Errorf("source domain: %w", err)
 		}
-		offset = moved
+		a, err := m.adapt(sourceDomain, sd, source, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("source domain: %w", err)
+		}
+		offset = a.moved
 	}
-	s, _, err := m.score(domain, support, candidates, offset)
-	return s, err
+	return m.score(domain, support, candidates, offset)
 }
 
 // Scored is one recommended item.
 type Scored struct {
 	Index int32   `json:"index"`
 	ID    string  `json:"id"`
-	Score float32 `json:"score"`
+	Score float32 `json:"score"` // ranking score (the order)
+	Value float32 `json:"value"` // predicted value, normalised scale
 }
 
 // Recommend adapts to a new user's ratings in a domain and returns the n
@@ -338,13 +525,13 @@ func (m *Model) Recommend(domain int32, support []tasks.Rated, n int, ids []stri
 			cands = append(cands, i)
 		}
 	}
-	scores, err := m.Score(domain, support, cands)
+	pred, rank, err := m.ScoreRank(domain, support, cands)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Scored, len(cands))
 	for j, c := range cands {
-		out[j] = Scored{Index: c, Score: scores[j]}
+		out[j] = Scored{Index: c, Score: rank[j], Value: pred[j]}
 		if int(c) < len(ids) {
 			out[j].ID = ids[c]
 		}

@@ -178,6 +178,13 @@ type Train struct {
 	EvalTasks       int  `yaml:"eval_tasks"`
 	KeepBest        bool `yaml:"keep_best"`
 	CheckpointEvery int  `yaml:"checkpoint_every"`
+	// BiasGrid: the shrinkage values the bias initialisation is tuned
+	// over on meta-validation users (as evaluate.shrinkage_grid is for
+	// the baselines).
+	BiasGrid []float64 `yaml:"bias_grid"`
+	// Negatives: items per task the ranking loss samples from the task's
+	// domain.
+	Negatives int `yaml:"negatives"`
 	// Model is the architecture and adaptation every entry starts from.
 	Model TrainModel `yaml:"model"`
 	// Models names the runs; each may override the method and a few
@@ -196,6 +203,10 @@ type TrainModel struct {
 	InnerLR      float64  `yaml:"inner_lr"`
 	LearnInnerLR bool     `yaml:"learn_inner_lr"`
 	L2           float64  `yaml:"l2"` // on the item-embedding rows a batch uses
+	// Rank adds the ranking score (lib/models Config.Rank), trained with
+	// weight RankWeight by a sampled softmax over Train.Negatives items.
+	Rank       bool    `yaml:"rank"`
+	RankWeight float64 `yaml:"rank_weight"`
 }
 
 // TrainRun is one entry of train.models.

@@ -36,12 +36,14 @@ const (
 var evalSections = []string{"split", "tasks", "evaluate"}
 
 // evaluateStage declares the evaluation. It depends on the whole tasks
-// folder and the scalers; the trained models it scores are found at run
-// time under EvalModelsDir, so a model not trained yet is simply absent.
-// Once train stages exist, their model folders belong in Deps too, so that
-// retraining reruns the evaluation (see lib/eval/README.md).
-func evaluateStage() Stage {
+// folder, the scalers and the folder of every trained model params
+// evaluate.models names (the train@<name> stages' outputs), so retraining
+// a model reruns the evaluation.
+func evaluateStage(trained []string) Stage {
 	in := []string{TasksDir, Scalers}
+	for _, name := range trained {
+		in = append(in, EvalModelsDir+"/"+name)
+	}
 	return Stage{
 		Name: "evaluate",
 		Deps: deps(in, code("evaluate", "eval", "metrics", "models", "backend", "fastgrad", "recommend", "tasks", "normalize", "split")),
@@ -92,6 +94,11 @@ func runEvaluate(env Env) error {
 	modelsDir := ""
 	if len(p.Evaluate.Models) > 0 {
 		modelsDir = env.Path(EvalModelsDir)
+		for _, name := range p.Evaluate.Models {
+			if st, err := os.Stat(filepath.Join(modelsDir, name)); err != nil || !st.IsDir() {
+				return fmt.Errorf("params evaluate.models names %q, and %s/%s holds no trained model (run train@%s)", name, EvalModelsDir, name, name)
+			}
+		}
 		load = func(dir string, items *tasks.ItemTable) (recommend.Scorer, error) {
 			name := filepath.Base(dir)
 			if strings.HasPrefix(name, "seed-") {

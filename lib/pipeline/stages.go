@@ -13,14 +13,16 @@ import (
 // same value dvc.yaml interpolates, so moving the data keeps the two in step.
 func Declarations(root string) ([]Stage, error) {
 	dataRoot := "../shared/datasets"
+	var evalModels []string
 	if _, err := os.Stat(filepath.Join(root, "params.yaml")); err == nil {
 		p, err := params.Load(filepath.Join(root, "params.yaml"))
 		if err != nil {
 			return nil, err
 		}
 		dataRoot = p.Data.Root
+		evalModels = p.Evaluate.Models
 	}
-	return []Stage{
+	out := []Stage{
 		ingestStage(dataRoot),
 		cleanStage(),
 		normalizeStage(),
@@ -29,15 +31,10 @@ func Declarations(root string) ([]Stage, error) {
 		edaStage(),
 		splitStage(),
 		tasksStage(),
-		evaluateStage(),
-	}, nil
+	}
+	out = append(out, trainStages(root)...)
+	return append(out, evaluateStage(evalModels)), nil
 }
-
-// Manual returns the stages that run by hand, outside dvc.yaml: the train
-// runs (train@<model>), left out of the default graph until evaluating
-// their models fits the CI budget. Their contracts are declared all the
-// same, so adding them back to dvc.yaml is a matter of wiring.
-func Manual(root string) []Stage { return trainStages(root) }
 
 // All is Declarations for the current folder; it panics on a broken
 // params.yaml because callers (dag's command) have nothing better to do.

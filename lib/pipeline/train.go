@@ -12,6 +12,7 @@ import (
 
 	"github.com/crossrec/crossrec/lib/artifact"
 	"github.com/crossrec/crossrec/lib/backend"
+	"github.com/crossrec/crossrec/lib/eval"
 	"github.com/crossrec/crossrec/lib/fastgrad"
 	"github.com/crossrec/crossrec/lib/meta"
 	"github.com/crossrec/crossrec/lib/models"
@@ -43,11 +44,11 @@ func trainStages(root string) []Stage {
 	for _, name := range names {
 		out = append(out, Stage{
 			Name:    "train@" + name,
-			Deps:    deps([]string{TasksDir}, code("train", "models", "meta", "backend", "fastgrad", "tasks", "recommend")),
+			Deps:    deps([]string{TasksDir}, code("train", "models", "meta", "backend", "fastgrad", "tasks", "recommend", "eval", "metrics", "normalize", "split")),
 			Outs:    []string{ModelsDir + "/" + name},
 			Metrics: []string{TrainMetrics + "/" + name + ".json"},
 			Plots:   []string{TrainPlotsDir + "/" + name + ".csv"},
-			Params:  []string{"train"},
+			Params:  []string{"split", "train"},
 			Run:     func(env Env) error { return runTrain(env, name) },
 		})
 	}
@@ -58,7 +59,8 @@ func trainStages(root string) []Stage {
 func TrainOptions(t params.Train, run params.TrainRun, seed uint64, supportK int) meta.Options {
 	m := t.Model
 	cfg := models.Config{Arch: run.Arch, ItemDim: m.ItemDim, UserDim: m.UserDim, Hidden: m.Hidden, Encoder: m.Encoder,
-		Adapt: m.Adapt, InnerSteps: m.InnerSteps, InnerLR: m.InnerLR, LearnInnerLR: m.LearnInnerLR, L2: m.L2}
+		Adapt: m.Adapt, InnerSteps: m.InnerSteps, InnerLR: m.InnerLR, LearnInnerLR: m.LearnInnerLR, L2: m.L2,
+		Rank: m.Rank, RankWeight: m.RankWeight}
 	if run.InnerSteps > 0 {
 		cfg.InnerSteps = run.InnerSteps
 	}
@@ -79,7 +81,7 @@ func TrainOptions(t params.Train, run params.TrainRun, seed uint64, supportK int
 	}
 	return meta.Options{Model: cfg, Step: step, Seed: seed, Steps: steps, MetaBatch: t.MetaBatch, SupportK: supportK,
 		QueryMax: t.QueryMax, ExcludeDomain: run.ExcludeDomain, EvalEvery: t.EvalEvery, EvalTasks: t.EvalTasks,
-		EvalQuery: 100, KeepBest: t.KeepBest, CheckpointEvery: t.CheckpointEvery}
+		EvalQuery: 100, KeepBest: t.KeepBest, CheckpointEvery: t.CheckpointEvery, Negatives: t.Negatives}
 }
 
 // runTrain trains one model for every seed and exports it.
@@ -96,7 +98,7 @@ func runTrain(env Env, name string) error {
 		return fmt.Errorf("train.seeds: none")
 	}
 	stage := "train@" + name
-	l, err := env.Lineage(p, stage, []string{"train"}, trainInputs...)
+	l, err := env.Lineage(p, stage, []string{"split", "train"}, trainInputs...)
 	if err != nil {
 		return err
 	}
@@ -119,6 +121,14 @@ func runTrain(env Env, name string) error {
 	if run.ExcludeDomain != "" && !slices.Contains(cat.Domains, run.ExcludeDomain) {
 		return fmt.Errorf("train.models.%s.exclude_domain: no domain %q", name, run.ExcludeDomain)
 	}
+	// The biases start at the evaluation's user-bias baseline, tuned on
+	// the meta-validation users as the evaluation tunes it.
+	catalogue := slices.Clone(cat.Items)
+	ub, _, err := eval.TuneUserBias(meta.FilterDomain(train, run.ExcludeDomain), meta.FilterDomain(valid, run.ExcludeDomain), catalogue, p.Train.BiasGrid, p.Split.SupportK)
+	if err != nil {
+		return fmt.Errorf("%s: bias init: %w", stage, err)
+	}
+	biases := &meta.BiasInit{Mu: ub.Mu, Bi: ub.Bi, LambdaU: ub.LambdaU}
 	if err := fastgrad.Register(); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", stage, err)
 	}
@@ -140,6 +150,7 @@ func runTrain(env Env, name string) error {
 	var maes []float64
 	for _, seed := range p.Train.Seeds {
 		o := TrainOptions(p.Train, run, seed, p.Split.SupportK)
+		o.Biases = biases
 		o.CheckpointDir = env.Path(fmt.Sprintf("%s/%s/%s%d", CheckpointsDir, name, models.SeedPrefix, seed))
 		o.Tag = tag
 		o.Progress = os.Stderr

@@ -20,3 +20,19 @@ type CrossScorer interface {
 	Scorer
 	ScoreCross(sourceDomain int32, source []tasks.Rated, domain int32, support []tasks.Rated, candidates []int32) ([]float32, error)
 }
+
+// Ranker is a Scorer that orders candidates by a score of its own rather
+// than by the predicted value: a recommender ranks by how likely the user
+// is to pick an item and like it, and predicts the rating they would give
+// it if they did. The evaluation ranks by rank and measures errors on
+// pred; Score returns pred.
+type Ranker interface {
+	Scorer
+	ScoreRank(domain int32, support []tasks.Rated, candidates []int32) (pred, rank []float32, err error)
+}
+
+// CrossRanker is a Ranker that also uses a source-domain history.
+type CrossRanker interface {
+	Ranker
+	ScoreCrossRank(sourceDomain int32, source []tasks.Rated, domain int32, support []tasks.Rated, candidates []int32) (pred, rank []float32, err error)
+}

@@ -28,7 +28,8 @@ type Rec struct {
 	Rank      int     `json:"rank"`
 	Item      string  `json:"item"`
 	Index     int32   `json:"index"`
-	Score     float32 `json:"score"`     // predicted normalised value
+	Score     float32 `json:"score"`     // ranking score (the order; the predicted normalised value for models without a ranking score)
+	Value     float32 `json:"value"`     // predicted normalised value
 	Predicted float64 `json:"predicted"` // the same in the published scale
 }
 
@@ -103,8 +104,8 @@ func (s *Service) Recommend(domain string, ratings []Rating, n int) ([]Rec, erro
 	}
 	out := make([]Rec, len(top))
 	for k, t := range top {
-		out[k] = Rec{Rank: k + 1, Item: t.ID, Index: t.Index, Score: t.Score,
-			Predicted: normalize.Invert(sc.Method, sc.Min, sc.Max, float64(t.Score))}
+		out[k] = Rec{Rank: k + 1, Item: t.ID, Index: t.Index, Score: t.Score, Value: t.Value,
+			Predicted: normalize.Invert(sc.Method, sc.Min, sc.Max, float64(t.Value))}
 	}
 	return out, nil
 }

@@ -1,7 +1,7 @@
 // Command train runs one train stage of the pipeline, train@<model>, for
-// the entry -model of train.models in params.yaml; its contract (inputs,
-// outputs, params) is declared in lib/pipeline (pipeline.Manual); it is not
-// in dvc.yaml's default graph yet.
+// the entry -model of train.models in params.yaml (dvc.yaml runs one per
+// entry); its contract (inputs, outputs, params) is declared in
+// lib/pipeline.
 package main
 
 import (
@@ -27,7 +27,11 @@ func main() {
 	if env.Params == "" {
 		env.Params = filepath.Join(env.Root, "params.yaml")
 	}
-	stages := pipeline.Manual(env.Root)
+	stages, err := pipeline.Declarations(env.Root)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "train: %v\n", err)
+		os.Exit(1)
+	}
 	name := "train@" + *model
 	for _, s := range stages {
 		if s.Name == name {
