@@ -32,6 +32,11 @@ type Options struct {
 	Steps     int // outer steps
 	MetaBatch int // tasks per step
 	SupportK  int // support entries per task (the first K)
+	// SupportKs, when set, draws each training task's support size from
+	// these values (capped at SupportK), so the initialisation and step
+	// sizes are meta-learned for the support sizes new users come with;
+	// validation stays at SupportK.
+	SupportKs []int
 	QueryMax  int // query entries sampled per task and step
 	// ExcludeDomain leaves one domain's tasks out (leave-one-domain-out).
 	ExcludeDomain string
@@ -365,7 +370,11 @@ func fillBatch(b *Batch, cat *models.Catalog, train []tasks.Episode, pos [][]boo
 	for t := range o.MetaBatch {
 		ei := r.IntN(len(train))
 		e := &train[ei]
-		sup := e.Support[:min(o.SupportK, len(e.Support))]
+		k := o.SupportK
+		if len(o.SupportKs) > 0 {
+			k = min(k, o.SupportKs[r.IntN(len(o.SupportKs))])
+		}
+		sup := e.Support[:min(k, len(e.Support))]
 		qi := make([]int, 0, min(len(e.Query), o.QueryMax))
 		if len(e.Query) > o.QueryMax {
 			qi = append(qi, r.Perm(len(e.Query))[:o.QueryMax]...)

@@ -90,6 +90,10 @@ func TestTrainingLearns(t *testing.T) {
 	train := synth.Episodes(2, items, 200, 4, 8)
 	valid := synth.Episodes(3, items, 8, 4, 8)
 	o := trainOpts(MAML, 150)
+	// The inner loss is summed over the support and divided by (K +
+	// lambda), lambda starting at 5: at K = 4 a step of 0.25 moves the user
+	// bias about as far as a step of 0.1 on the mean would.
+	o.Model.InnerLR = 0.25
 	o.EvalEvery, o.MetaBatch, o.SupportK, o.QueryMax, o.EvalQuery = 150, 8, 4, 8, 8
 	o.Step.OuterLR = 0.01
 	o.KeepBest = false

@@ -185,6 +185,22 @@ func Loss(pred, r, m *Node) *Node {
 	return se
 }
 
+// innerLoss is each task's support loss [T]. With the encoder it is the
+// squared error summed over the support and divided by (K + lambda_d), the
+// domain's learned user shrinkage: a gradient step on it moves the user
+// bias by sum(residual) / (K + lambda_d), the ridge estimate's form, so
+// one step size serves K = 1 and K = 20 alike (a plain mean would take
+// the same size of step on one rating as on twenty and overfit small
+// supports). Without the encoder, the mean squared error.
+func (c *Config) innerLoss(v Vars, pred *Node, s SetNodes) *Node {
+	if !c.Encoder {
+		return Loss(pred, s.R, s.M)
+	}
+	d := Mul(Sub(pred, s.R), s.M)
+	lambda := Exp(gatherRows(v["enc_lambda"], s.Dom))
+	return Div(ReduceSum(Mul(d, d), 1), Add(ReduceSum(s.M, 1), lambda))
+}
+
 // startFast splits v into the inner loop's starting fast weights (user state
 // plus the adapted groups, broadcast to a task axis) and returns their names
 // in a fixed order.
@@ -244,7 +260,7 @@ func (c *Config) AdaptUsers(v Vars, s SetNodes, mu, uOffset *Node, steps int, fi
 	for range steps {
 		w := merged(v, fast)
 		pred := c.Head(w, w["u"], w["bu"], it, mu)
-		loss := ReduceAllSum(Loss(pred, s.R, s.M))
+		loss := ReduceAllSum(c.innerLoss(v, pred, s))
 		wrt := make([]*Node, len(names))
 		for i, n := range names {
 			wrt[i] = fast[n]

@@ -182,6 +182,9 @@ type Train struct {
 	// over on meta-validation users (as evaluate.shrinkage_grid is for
 	// the baselines).
 	BiasGrid []float64 `yaml:"bias_grid"`
+	// SupportKs: support sizes training tasks are drawn with (each at
+	// most split.support_k); empty: always split.support_k.
+	SupportKs []int `yaml:"support_ks"`
 	// Negatives: items per task the ranking loss samples from the task's
 	// domain.
 	Negatives int `yaml:"negatives"`
