@@ -28,9 +28,11 @@ import (
 // is computed once per domain, by a GoMLX graph, on first use. What is
 // left per item is a few hundred multiply-adds, which run in plain Go
 // (headScorer): on the pure-Go backend a graph spent most of a request on
-// broadcasting adds and re-laying out the [items x hidden] operand, about
-// 25 ms for 10,000 items against 2 ms here (BenchmarkScore). Tests check
-// the Go pass against the graph's Head to float32 rounding.
+// broadcasting adds and re-laying out the [items x hidden] operand. With a
+// 32-16 head and 10,000 items a request took 25 ms with the head in the
+// graph and 8-13 ms with it here, of which 3-6 ms is the adaptation graph
+// (BenchmarkScore, BenchmarkAdaptOnly; 2 cores). Tests check the Go pass
+// against the graph's Head to float32 rounding.
 type Model struct {
 	name    string
 	cfg     Config
