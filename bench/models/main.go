@@ -36,6 +36,8 @@ import (
 	"github.com/crossrec/crossrec/lib/fastgrad"
 	"github.com/crossrec/crossrec/lib/meta"
 	"github.com/crossrec/crossrec/lib/models"
+	"github.com/crossrec/crossrec/lib/params"
+	"github.com/crossrec/crossrec/lib/pipeline"
 	"github.com/crossrec/crossrec/lib/synth"
 	"github.com/crossrec/crossrec/lib/tasks"
 )
@@ -171,12 +173,17 @@ func run(nTasks, k, q, inner, nItems, rounds, adapts int, stock, peer, strict bo
 	}
 	res = append(res, r)
 	fmt.Printf("%-52s %8.2f ms p50  %6.2f ms p99\n", r.Name, r.MedianMS, r.P99MS)
-	// The configuration the pipeline ships (params.yaml train.model): a
-	// 32-16 head, 3 inner steps, and the ranking score. It has no PyTorch
+	// The configuration the pipeline ships (params.yaml's maml run, read
+	// rather than restated so the two cannot drift). It has no PyTorch
 	// counterpart; it is what a served request costs.
-	shipped := cfg
-	shipped.Hidden, shipped.InnerSteps, shipped.Rank, shipped.RankWeight = [2]int{32, 16}, 3, true, 1
-	r, err = adaptation(sel, shipped, items, eps, adapts, " (shipped: 32-16, 3 steps, ranking)")
+	p, err := params.Load("params.yaml")
+	if err != nil {
+		return fmt.Errorf("the shipped model's config: %w (run from the repository root)", err)
+	}
+	shipped := pipeline.TrainOptions(p.Train, p.Train.Models["maml"], 1, p.Split.SupportK).Model
+	shipped.Shape = cat.Shape()
+	r, err = adaptation(sel, shipped, items, eps, adapts, fmt.Sprintf(" (shipped: %d-%d, %d steps, ranking %v)",
+		shipped.Hidden[0], shipped.Hidden[1], shipped.InnerSteps, shipped.Rank))
 	if err != nil {
 		return err
 	}
