@@ -85,7 +85,17 @@ func InNotebook() bool { return gonbui.IsNotebook }
 // DisplaySVG shows an SVG document as an image/svg+xml output of the cell
 // (gonbui.DisplaySvg would wrap it in HTML instead).
 func DisplaySVG(svg []byte) {
-	gonbui.SendData(&protocol.DisplayData{Data: map[protocol.MIMEType]any{protocol.MIMEImageSVG: string(svg)}})
+	send(&protocol.DisplayData{Data: map[protocol.MIMEType]any{protocol.MIMEImageSVG: string(svg)}})
+}
+
+// send hands display data to the kernel and waits until the kernel has
+// taken it. SendData only writes to a pipe: a cell whose last statement
+// shows a figure can exit before the kernel reads it, and the figure is
+// lost (a headless CI run saw a cell end with no output). Sync blocks
+// until the kernel acknowledges everything written so far.
+func send(d *protocol.DisplayData) {
+	gonbui.SendData(d)
+	gonbui.Sync()
 }
 
 // Show renders p at the default size and shows it in the notebook.
@@ -153,7 +163,7 @@ func Table(caption string, header []string, rows [][]string) {
 		b.WriteString("</tr>")
 	}
 	b.WriteString("</tbody></table>")
-	gonbui.SendData(&protocol.DisplayData{Data: map[protocol.MIMEType]any{
+	send(&protocol.DisplayData{Data: map[protocol.MIMEType]any{
 		protocol.MIMETextHTML: b.String(), protocol.MIMETextPlain: text}})
 }
 
