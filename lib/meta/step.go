@@ -120,7 +120,7 @@ func (s *Stepper) objective(v models.Vars, sup, qry []*Node, domain *Node, neg [
 	qPred := c.Predict(v, predWith, models.ItemSide{X: qx, B: qb}, mu)
 	loss = ReduceAllMean(models.Loss(qPred, qR, qM))
 	obj = loss
-	if c.Rank {
+	if c.Rank && c.RankWeight > 0 {
 		nItems, _, _ := models.SetFromNodes(neg)
 		nx, nb := c.ItemTower(v, nItems)
 		nPred := c.Predict(v, predWith, models.ItemSide{X: nx, B: nb}, mu)

@@ -50,6 +50,9 @@ type Options struct {
 	// Negatives is how many items per task the ranking loss samples from
 	// the task's domain (models with Config.Rank).
 	Negatives int
+	// CooccurGrid: the weights of the fitted co-occurrence similarity in
+	// the ranking score tried per domain (setRankItems); empty: none.
+	CooccurGrid []float64
 	// KeepBest returns the weights of the validation point with the lowest
 	// MAE instead of the last ones (model selection on meta-validation
 	// users, never on test users).
@@ -109,7 +112,7 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 	if o.MetaBatch <= 0 || o.SupportK <= 0 || o.QueryMax <= 0 || o.Steps < 0 {
 		return nil, fmt.Errorf("train: meta_batch, support_k and query_max must be positive, steps not negative")
 	}
-	if o.Model.Rank && o.Negatives <= 0 {
+	if o.Model.Rank && o.Model.RankWeight > 0 && o.Negatives <= 0 {
 		return nil, fmt.Errorf("train: the model ranks: negatives must be positive")
 	}
 	if o.EvalEvery > 0 && o.Steps%o.EvalEvery != 0 {
@@ -120,6 +123,7 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 	if len(train) == 0 {
 		return nil, fmt.Errorf("train: no training tasks (excluded domain %q)", o.ExcludeDomain)
 	}
+	allValid := valid // co-occurrence tuning reads them all
 	if o.EvalTasks > 0 && len(valid) > o.EvalTasks {
 		valid = spread(valid, o.EvalTasks)
 	}
@@ -132,6 +136,12 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 	if o.Biases != nil {
 		if err := setBiases(w, cat, o.Biases); err != nil {
 			return nil, err
+		}
+	}
+	if o.Model.Rank && len(o.CooccurGrid) > 0 {
+		chosen := setRankItems(w, cat, train, allValid, o.SupportK, o.CooccurGrid)
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "co-occurrence weight per domain %v: %v\n", cat.Domains, chosen)
 		}
 	}
 	st := NewState(w)

@@ -302,7 +302,7 @@ func (c *Config) FastNames() []string {
 // them to the rating loss, so adding the ranking score cannot trade rating
 // error for ranking.
 func (c *Config) RankItems(v Vars, in ItemNodes, x *Node) (z, pop *Node) {
-	z = dense(StopGradient(x), v["rank_x"])
+	z = Add(dense(StopGradient(x), v["rank_x"]), gatherRows(v["rank_item"], in.Item))
 	pop = Add(gatherRows(v["pop_bias"], in.Item), vecDot(in.Dense, v["pop_dense_w"]))
 	return z, pop
 }

@@ -74,7 +74,8 @@ type Config struct {
 	// the catalogue is ranked by how likely the user is to pick an item and
 	// like it, not by the rating they would give it if they did. RankWeight
 	// weighs its loss (a sampled softmax over the catalogue, RankLoss) in
-	// the outer objective.
+	// the outer objective; 0 trains none of it, and the score keeps the
+	// start the trainer fitted in closed form.
 	Rank       bool    `json:"rank,omitempty"`
 	RankWeight float64 `json:"rank_weight,omitempty"`
 	Shape      Shape   `json:"catalog"`
@@ -96,8 +97,8 @@ func (c *Config) Validate() error {
 	if c.InnerSteps < 0 || c.InnerLR < 0 {
 		return fmt.Errorf("inner_steps and inner_lr must not be negative")
 	}
-	if c.Rank && !(c.RankWeight > 0) {
-		return fmt.Errorf("rank_weight must be positive when rank is on, got %g", c.RankWeight)
+	if c.Rank && !(c.RankWeight >= 0) {
+		return fmt.Errorf("rank_weight must not be negative, got %g", c.RankWeight)
 	}
 	return nil
 }
@@ -195,11 +196,16 @@ func (c *Config) Vars() []VarSpec {
 	if c.Rank {
 		v = append(v,
 			// The ranking side of an item: a projection of the rating
-			// tower's vector (read, not trained, by the ranking loss). No
-			// free per-item rows: trained by a softmax over a catalogue
-			// most of whose items have a handful of interactions, they fit
-			// noise (measured: NDCG@10 fell below popularity's).
+			// tower's vector (read, not trained, by the ranking loss; the
+			// trainer zeroes it when it fits rank_item) plus the item's
+			// co-occurrence vector. No trained per-item rows: trained by
+			// a softmax over a catalogue most of whose items have a
+			// handful of interactions, they fit noise (measured: NDCG@10
+			// fell below popularity's). rank_item is fitted by the trainer
+			// in closed form (a truncated SVD of the training users'
+			// items, lib/meta setRankItems) and kept, as the biases are.
 			VarSpec{Name: "rank_x", Dims: []int{di, di}, Group: GroupRank, Init: "normal", Scale: glorot(di, di)},
+			VarSpec{Name: "rank_item", Dims: []int{nItems, di}, Group: GroupBias, Init: "zero"},
 			// Popularity logit log(1 + training count), set by the trainer
 			// in closed form and kept (the popularity baseline's signal);
 			// pop_dense_w places items no training user had.

@@ -82,7 +82,7 @@ func TrainOptions(t params.Train, run params.TrainRun, seed uint64, supportK int
 	return meta.Options{Model: cfg, Step: step, Seed: seed, Steps: steps, MetaBatch: t.MetaBatch, SupportK: supportK,
 		QueryMax: t.QueryMax, ExcludeDomain: run.ExcludeDomain, EvalEvery: t.EvalEvery, EvalTasks: t.EvalTasks,
 		EvalQuery: 100, KeepBest: t.KeepBest, CheckpointEvery: t.CheckpointEvery, Negatives: t.Negatives,
-		SupportKs: t.SupportKs}
+		SupportKs: t.SupportKs, CooccurGrid: m.CooccurGrid}
 }
 
 // runTrain trains one model for every seed and exports it.
