@@ -186,19 +186,24 @@ func Loss(pred, r, m *Node) *Node {
 }
 
 // innerLoss is each task's support loss [T]. With the encoder it is the
-// squared error summed over the support and divided by (K + lambda_d), the
-// domain's learned user shrinkage: a gradient step on it moves the user
-// bias by sum(residual) / (K + lambda_d), the ridge estimate's form, so
-// one step size serves K = 1 and K = 20 alike (a plain mean would take
-// the same size of step on one rating as on twenty and overfit small
-// supports). Without the encoder, the mean squared error.
-func (c *Config) innerLoss(v Vars, pred *Node, s SetNodes) *Node {
+// ridge objective of the user bias bu [T,1]: the squared error summed over
+// the support plus lambda_d (bu - user_bias)^2, divided by (K + lambda_d),
+// lambda_d the domain's learned user shrinkage. Its minimum in bu alone is
+// the shrunk mean residual the encoder starts bu at (UserInit), so the
+// inner loop keeps the baseline's bias unless the rest of the head gives a
+// reason to move it; without the penalty each step pulled bu toward the
+// unshrunk mean, undoing the tuned shrinkage. Dividing by K + lambda_d
+// makes one step size serve K = 1 and K = 20 alike (a plain mean would
+// take the same size of step on one rating as on twenty). Without the
+// encoder, the mean squared error.
+func (c *Config) innerLoss(v Vars, pred, bu *Node, s SetNodes) *Node {
 	if !c.Encoder {
 		return Loss(pred, s.R, s.M)
 	}
 	d := Mul(Sub(pred, s.R), s.M)
 	lambda := Exp(gatherRows(v["enc_lambda"], s.Dom))
-	return Div(ReduceSum(Mul(d, d), 1), Add(ReduceSum(s.M, 1), lambda))
+	dev := Sub(Reshape(bu, bu.Shape().Dimensions[0]), Reshape(v["user_bias"])) // [T]
+	return Div(Add(ReduceSum(Mul(d, d), 1), Mul(lambda, Mul(dev, dev))), Add(ReduceSum(s.M, 1), lambda))
 }
 
 // startFast splits v into the inner loop's starting fast weights (user state
@@ -260,7 +265,7 @@ func (c *Config) AdaptUsers(v Vars, s SetNodes, mu, uOffset *Node, steps int, fi
 	for range steps {
 		w := merged(v, fast)
 		pred := c.Head(w, w["u"], w["bu"], it, mu)
-		loss := ReduceAllSum(c.innerLoss(v, pred, s))
+		loss := ReduceAllSum(c.innerLoss(v, pred, w["bu"], s))
 		wrt := make([]*Node, len(names))
 		for i, n := range names {
 			wrt[i] = fast[n]
