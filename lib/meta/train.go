@@ -62,7 +62,8 @@ type Options struct {
 	CheckpointDir   string
 	CheckpointEvery int
 	// Tag is mixed into the checkpoint's fingerprint: the stage passes the
-	// hashes of its inputs, so a checkpoint never outlives the data.
+	// hashes of its inputs and of its program, so a checkpoint never
+	// outlives the data or the code.
 	Tag      string
 	Progress io.Writer // progress bar (nil: none)
 }

@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"os"
@@ -145,6 +148,14 @@ func runTrain(env Env, name string) error {
 	for _, in := range trainInputs {
 		tag += l.Inputs[in]
 	}
+	// A checkpoint resumes only the build that wrote it: params and inputs
+	// alone would let a changed model or trainer resume (and export) the
+	// old code's weights.
+	build, err := executableDigest()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: checkpoints off (%v): every seed trains from the start\n", stage, err)
+	}
+	tag += build
 	summary := map[string]any{"model": name, "method": run.Method, "arch": run.Arch}
 	perSeed := map[string]any{}
 	var rows [][]string
@@ -152,7 +163,9 @@ func runTrain(env Env, name string) error {
 	for _, seed := range p.Train.Seeds {
 		o := TrainOptions(p.Train, run, seed, p.Split.SupportK)
 		o.Biases = biases
-		o.CheckpointDir = env.Path(fmt.Sprintf("%s/%s/%s%d", CheckpointsDir, name, models.SeedPrefix, seed))
+		if build != "" {
+			o.CheckpointDir = env.Path(fmt.Sprintf("%s/%s/%s%d", CheckpointsDir, name, models.SeedPrefix, seed))
+		}
 		o.Tag = tag
 		o.Progress = os.Stderr
 		fmt.Fprintf(os.Stderr, "%s: seed %d, %d steps\n", stage, seed, o.Steps)
@@ -240,4 +253,23 @@ func writeCurve(path string, rows [][]string) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// executableDigest is the SHA-256 of the running program's file: it
+// changes with any change to the code compiled into it.
+func executableDigest() (string, error) {
+	path, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
