@@ -26,6 +26,9 @@ const (
 	Joint   = "joint"   // no inner loop in training; adapted by fine-tuning at test time
 	MAML    = "maml"    // meta-gradient through the unrolled inner loop
 	Reptile = "reptile" // move the initialisation toward each task's adapted weights
+
+	LossMSE = "mse" // outer loss: mean squared error of the query
+	LossMAE = "mae" // outer loss: mean absolute error of the query
 )
 
 // StepConfig is the outer loop's setting.
@@ -35,8 +38,11 @@ type StepConfig struct {
 	InnerSteps int     // inner steps during meta-training (Joint: 0)
 	OuterLR    float64 // Adam step size
 	Clip       float64 // global gradient-norm clip (0: none)
-	Beta1      float64
-	Beta2      float64
+	// OuterLoss is the query error the outer update minimises: "mse"
+	// (the default when empty) or "mae".
+	OuterLoss string
+	Beta1     float64
+	Beta2     float64
 }
 
 // Validate checks the config.
@@ -48,6 +54,11 @@ func (s *StepConfig) Validate() error {
 	}
 	if s.OuterLR <= 0 {
 		return fmt.Errorf("outer learning rate must be positive")
+	}
+	switch s.OuterLoss {
+	case "", LossMSE, LossMAE:
+	default:
+		return fmt.Errorf("outer loss %q is not %s or %s", s.OuterLoss, LossMSE, LossMAE)
 	}
 	return nil
 }
@@ -120,6 +131,11 @@ func (s *Stepper) objective(v models.Vars, sup, qry []*Node, domain *Node, neg [
 	qPred := c.Predict(v, predWith, models.ItemSide{X: qx, B: qb}, mu)
 	loss = ReduceAllMean(models.Loss(qPred, qR, qM))
 	obj = loss
+	if s.Step.OuterLoss == LossMAE {
+		// The evaluation's error metric, which a conditional median
+		// minimises where squared error pulls toward the mean.
+		obj = ReduceAllMean(models.AbsLoss(qPred, qR, qM))
+	}
 	if c.Rank && c.RankWeight > 0 {
 		nItems, _, _ := models.SetFromNodes(neg)
 		nx, nb := c.ItemTower(v, nItems)

@@ -151,3 +151,39 @@ func TestRankingScoreTrains(t *testing.T) {
 		}
 	}
 }
+
+// TestOuterLossChoice: the MAE objective trains other weights than the MSE
+// one from the same start and batches (so the option reaches the graph),
+// both runs lower the validation MAE they start from, and an unknown loss
+// is refused.
+func TestOuterLossChoice(t *testing.T) {
+	items := synth.Items(1, 20, 15)
+	cat, _ := models.NewCatalog(items, nil)
+	train := synth.Episodes(2, items, 6, 3, 6)
+	valid := synth.Episodes(3, items, 2, 3, 4)
+	var runs []*Result
+	for _, loss := range []string{LossMSE, LossMAE} {
+		o := trainOpts(MAML, 6)
+		o.KeepBest, o.Step.OuterLoss = false, loss
+		r, err := Train(testBackend(t), cat, train, valid, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first, last := r.Curve[0].ValidMAE, r.Curve[len(r.Curve)-1].ValidMAE; !(last < first) {
+			t.Errorf("%s: validation MAE %g -> %g", loss, first, last)
+		}
+		runs = append(runs, r)
+	}
+	same := true
+	for i := range runs[0].Weights.Values {
+		same = same && slices.Equal(runs[0].Weights.Values[i], runs[1].Weights.Values[i])
+	}
+	if same {
+		t.Error("mse and mae outer losses trained identical weights")
+	}
+	o := trainOpts(MAML, 2)
+	o.Step.OuterLoss = "huber"
+	if _, err := Train(testBackend(t), cat, train, valid, o); err == nil {
+		t.Error("outer loss huber accepted")
+	}
+}

@@ -185,6 +185,12 @@ func Loss(pred, r, m *Node) *Node {
 	return se
 }
 
+// AbsLoss is each task's masked mean absolute error [T].
+func AbsLoss(pred, r, m *Node) *Node {
+	ae, _ := maskedMean(Abs(Mul(Sub(pred, r), m)), m)
+	return ae
+}
+
 // innerLoss is each task's support loss [T]. With the encoder it is the
 // ridge objective of the user bias bu [T,1]: the squared error summed over
 // the support plus lambda_d (bu - user_bias)^2, divided by (K + lambda_d),

@@ -171,6 +171,8 @@ type Train struct {
 	QueryMax  int     `yaml:"query_max"`  // query ratings sampled per task and step
 	OuterLR   float64 `yaml:"outer_lr"`   // Adam step size
 	Clip      float64 `yaml:"clip"`       // global gradient-norm clip (0: none)
+	// OuterLoss: the query error the outer update minimises, mse or mae.
+	OuterLoss string `yaml:"outer_loss"`
 	// EvalEvery steps a point of the training curve is computed on
 	// EvalTasks meta-validation users (K = split.support_k); KeepBest
 	// exports the weights of the best point by validation MAE.

@@ -70,7 +70,8 @@ func TrainOptions(t params.Train, run params.TrainRun, seed uint64, supportK int
 	if run.InnerLR > 0 {
 		cfg.InnerLR = run.InnerLR
 	}
-	step := meta.StepConfig{Method: run.Method, FirstOrder: run.FirstOrder, InnerSteps: cfg.InnerSteps, OuterLR: t.OuterLR, Clip: t.Clip}
+	step := meta.StepConfig{Method: run.Method, FirstOrder: run.FirstOrder, InnerSteps: cfg.InnerSteps, OuterLR: t.OuterLR, Clip: t.Clip,
+		OuterLoss: t.OuterLoss}
 	if run.OuterLR > 0 {
 		step.OuterLR = run.OuterLR
 	}
