@@ -213,14 +213,14 @@ func TestFirstOrderMetaGradient(t *testing.T) {
 			v0[sp.Name] = Const(g, tensors.FromFlatDataAndDimensions(append([]float64(nil), theta0[i]...), sp.Dims...))
 		}
 		sup, qry, dom := rest[:models.SetInputs], rest[models.SetInputs:2*models.SetInputs], rest[2*models.SetInputs]
-		set := func(v models.Vars) (models.SetNodes, models.ItemSide, *Node) {
+		set := func(v models.Vars) (models.SetNodes, models.ItemSide, models.DomainTerms) {
 			si, sr, sm := models.SetFromNodes(sup)
 			qi, qr, qm := models.SetFromNodes(qry)
 			sx, sb := c.ItemTower(v, si)
 			qx, qb := c.ItemTower(v, qi)
 			_ = qr
 			_ = qm
-			return models.SetNodes{X: sx, B: sb, R: sr, M: sm, Dom: dom}, models.ItemSide{X: qx, B: qb}, c.DomainBias(v, dom)
+			return models.SetNodes{X: sx, B: sb, R: sr, M: sm, Dom: dom}, models.ItemSide{X: qx, B: qb}, c.Domain(v, dom)
 		}
 		s0, _, mu0 := set(v0)
 		start0, fast0 := c.AdaptUsers(v0, s0, mu0, nil, c.InnerSteps, true)

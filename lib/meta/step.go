@@ -91,7 +91,7 @@ func (s *Stepper) layout() (nv, sOff, qOff, dOff, nOff, wOff int) {
 // are the ranking loss's inputs (nil without Model.Rank).
 func (s *Stepper) objective(v models.Vars, sup, qry []*Node, domain *Node, neg []*Node, w *Node) (obj, loss *Node) {
 	c := &s.Model
-	mu := c.DomainBias(v, domain)
+	dm := c.Domain(v, domain)
 	sItems, sR, sM := models.SetFromNodes(sup)
 	qItems, qR, qM := models.SetFromNodes(qry)
 	sx, sb := c.ItemTower(v, sItems)
@@ -102,7 +102,7 @@ func (s *Stepper) objective(v models.Vars, sup, qry []*Node, domain *Node, neg [
 	}
 	firstOrder := s.Step.FirstOrder || s.Step.Method == Reptile
 	supSet := models.SetNodes{X: sx, B: sb, R: sR, M: sM, Dom: domain}
-	start, fast := c.AdaptUsers(v, supSet, mu, nil, steps, firstOrder)
+	start, fast := c.AdaptUsers(v, supSet, dm, nil, steps, firstOrder)
 	var extra []*Node // terms added to the objective
 	if c.L2 > 0 {
 		extra = append(extra, MulScalar(Add(c.ItemPenalty(v, sItems, sM), c.ItemPenalty(v, qItems, qM)), c.L2))
@@ -128,7 +128,7 @@ func (s *Stepper) objective(v models.Vars, sup, qry []*Node, domain *Node, neg [
 			extra = append(extra, DivScalar(d, t))
 		}
 	}
-	qPred := c.Predict(v, predWith, models.ItemSide{X: qx, B: qb}, mu)
+	qPred := c.Predict(v, predWith, models.ItemSide{X: qx, B: qb}, dm)
 	loss = ReduceAllMean(models.Loss(qPred, qR, qM))
 	obj = loss
 	if s.Step.OuterLoss == LossMAE {
@@ -139,11 +139,11 @@ func (s *Stepper) objective(v models.Vars, sup, qry []*Node, domain *Node, neg [
 	if c.Rank && c.RankWeight > 0 {
 		nItems, _, _ := models.SetFromNodes(neg)
 		nx, nb := c.ItemTower(v, nItems)
-		nPred := c.Predict(v, predWith, models.ItemSide{X: nx, B: nb}, mu)
+		nPred := c.Predict(v, predWith, models.ItemSide{X: nx, B: nb}, dm)
 		sz, _ := c.RankItems(v, sItems, sx)
 		qz, qPop := c.RankItems(v, qItems, qx)
 		nz, nPop := c.RankItems(v, nItems, nx)
-		taste := c.Taste(v, supSet, sz, mu)
+		taste := c.Taste(v, supSet, sz, dm.Mu)
 		rl := models.RankLoss(c.RankScore(v, taste, qz, qPop, qPred), Mul(w, qM), c.RankScore(v, taste, nz, nPop, nPred))
 		extra = append(extra, MulScalar(rl, c.RankWeight))
 	}
@@ -210,13 +210,13 @@ func (s *Stepper) evalGraph(in []*Node) []*Node {
 	}
 	c := &s.Model
 	domain := in[nv+2*models.SetInputs]
-	mu := c.DomainBias(v, domain)
+	dm := c.Domain(v, domain)
 	sItems, sR, sM := models.SetFromNodes(in[nv : nv+models.SetInputs])
 	qItems, qR, qM := models.SetFromNodes(in[nv+models.SetInputs : nv+2*models.SetInputs])
 	sx, sb := c.ItemTower(v, sItems)
 	qx, qb := c.ItemTower(v, qItems)
-	_, fast := c.AdaptUsers(v, models.SetNodes{X: sx, B: sb, R: sR, M: sM, Dom: domain}, mu, nil, c.InnerSteps, true)
-	pred := c.Predict(v, fast, models.ItemSide{X: qx, B: qb}, mu)
+	_, fast := c.AdaptUsers(v, models.SetNodes{X: sx, B: sb, R: sR, M: sM, Dom: domain}, dm, nil, c.InnerSteps, true)
+	pred := c.Predict(v, fast, models.ItemSide{X: qx, B: qb}, dm)
 	d := Mul(Sub(pred, qR), qM)
 	return []*Node{ReduceSum(Mul(d, d), 1), ReduceSum(Abs(d), 1), ReduceSum(qM, 1)}
 }

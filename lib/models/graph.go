@@ -99,9 +99,20 @@ func (c *Config) ItemPenalty(v Vars, in ItemNodes, m *Node) *Node {
 	return Div(ReduceAllSum(sq), MaxScalar(ReduceAllSum(m), 1.0))
 }
 
-// DomainBias gathers each task's domain bias: domain [T] int32 -> [T].
-func (c *Config) DomainBias(v Vars, domain *Node) *Node {
-	return gatherRows(v["domain_bias"], domain)
+// DomainTerms are each task's per-domain terms, all [T]: the domain bias Mu
+// (fitted in closed form and kept) and the calibration of the head's
+// network output, Scale times it plus Shift (trained, never adapted).
+type DomainTerms struct {
+	Mu, Scale, Shift *Node
+}
+
+// Domain gathers each task's domain terms: domain [T] int32.
+func (c *Config) Domain(v Vars, domain *Node) DomainTerms {
+	return DomainTerms{
+		Mu:    gatherRows(v["domain_bias"], domain),
+		Scale: gatherRows(v["domain_scale"], domain),
+		Shift: gatherRows(v["domain_shift"], domain),
+	}
 }
 
 // masked mean over axis 1 of [T,N] or [T,N,D] values, with mask m [T,N];
@@ -153,8 +164,13 @@ func (c *Config) Project(v Vars, it ItemSide) ItemSide {
 }
 
 // Head predicts [T,N] from the user state (u [T,UserDim], bu [T,1]), an
-// item block and the domain bias mu [T].
-func (c *Config) Head(v Vars, u, bu *Node, it ItemSide, mu *Node) *Node {
+// item block and the domain terms: mu + b_i + b_u + shift + scale * net,
+// net the dense layers' (and GMF's) output. The scale lets a domain the
+// shared network does not serve turn it down (with scale 0 the prediction
+// is the bias model's), and the shift moves a domain's predictions toward
+// where its error is lowest (the median under the MAE outer loss), which
+// the biases, fitted as means, are not.
+func (c *Config) Head(v Vars, u, bu *Node, it ItemSide, dm DomainTerms) *Node {
 	h1x := it.H1
 	if h1x == nil || v["h1_x"].Rank() == 3 {
 		h1x = dense(it.X, v["h1_x"])
@@ -174,8 +190,8 @@ func (c *Config) Head(v Vars, u, bu *Node, it ItemSide, mu *Node) *Node {
 		}
 		out = Add(out, vecDot(q, Mul(u, og)))
 	}
-	out = addScalar(out, v["out_b"])
-	return Add(Add(out, it.B), Add(bu, InsertAxes(mu, -1)))
+	out = Mul(addScalar(out, v["out_b"]), InsertAxes(dm.Scale, -1))
+	return Add(Add(out, it.B), Add(bu, InsertAxes(Add(dm.Mu, dm.Shift), -1)))
 }
 
 // Loss is each task's masked mean squared error [T].
@@ -260,8 +276,8 @@ func merged(v, fast Vars) Vars {
 // gradients are constants to the outer gradient (first-order MAML).
 // Summing the per-task losses gives each task its own inner gradient,
 // since no fast weight is shared between tasks.
-func (c *Config) AdaptUsers(v Vars, s SetNodes, mu, uOffset *Node, steps int, firstOrder bool) (start, fast Vars) {
-	u, bu := c.UserInit(v, s, mu)
+func (c *Config) AdaptUsers(v Vars, s SetNodes, dm DomainTerms, uOffset *Node, steps int, firstOrder bool) (start, fast Vars) {
+	u, bu := c.UserInit(v, s, dm.Mu)
 	if uOffset != nil {
 		u = Add(u, uOffset)
 	}
@@ -270,7 +286,7 @@ func (c *Config) AdaptUsers(v Vars, s SetNodes, mu, uOffset *Node, steps int, fi
 	it := ItemSide{X: s.X, B: s.B}
 	for range steps {
 		w := merged(v, fast)
-		pred := c.Head(w, w["u"], w["bu"], it, mu)
+		pred := c.Head(w, w["u"], w["bu"], it, dm)
 		loss := ReduceAllSum(c.innerLoss(v, pred, w["bu"], s))
 		wrt := make([]*Node, len(names))
 		for i, n := range names {
@@ -291,9 +307,9 @@ func (c *Config) AdaptUsers(v Vars, s SetNodes, mu, uOffset *Node, steps int, fi
 }
 
 // Predict scores a [T,N] set with adapted fast weights.
-func (c *Config) Predict(v, fast Vars, it ItemSide, mu *Node) *Node {
+func (c *Config) Predict(v, fast Vars, it ItemSide, dm DomainTerms) *Node {
 	w := merged(v, fast)
-	return c.Head(w, w["u"], w["bu"], it, mu)
+	return c.Head(w, w["u"], w["bu"], it, dm)
 }
 
 // FastNames lists the fast weights Adapt returns, in order.

@@ -247,10 +247,14 @@ func TestServingMatchesGraph(t *testing.T) {
 				cfg := testConfig(t, arch, items)
 				cfg.Adapt, cfg.Rank, cfg.RankWeight = adapt, rank, 1
 				w := cfg.Init(5)
-				// Non-zero output layer and biases, so every term counts.
+				// Non-zero output layer and biases and a domain scale
+				// other than 1, so every term counts.
 				for i, s := range w.Specs {
-					if s.Init == "zero" {
-						for j := range w.Values[i] {
+					for j := range w.Values[i] {
+						switch {
+						case s.Name == "domain_scale":
+							w.Values[i][j] = 0.6 + 0.1*float32(j)
+						case s.Init == "zero":
 							w.Values[i][j] = float32(j%7-3) * 0.03
 						}
 					}
@@ -284,18 +288,18 @@ func TestServingMatchesGraph(t *testing.T) {
 					sItems, sR, sM := SetFromNodes(in[nv : nv+SetInputs])
 					cItems, _, _ := SetFromNodes(in[nv+SetInputs : nv+2*SetInputs])
 					dom := in[nv+2*SetInputs]
-					mu := cfg.DomainBias(v, dom)
+					dm := cfg.Domain(v, dom)
 					sx, sb := cfg.ItemTower(v, sItems)
 					cx, cb := cfg.ItemTower(v, cItems)
 					s := SetNodes{X: sx, B: sb, R: sR, M: sM, Dom: dom}
-					_, fast := cfg.AdaptUsers(v, s, mu, nil, cfg.InnerSteps, true)
-					p := cfg.Predict(v, fast, ItemSide{X: cx, B: cb}, mu)
+					_, fast := cfg.AdaptUsers(v, s, dm, nil, cfg.InnerSteps, true)
+					p := cfg.Predict(v, fast, ItemSide{X: cx, B: cb}, dm)
 					if !rank {
 						return []*Node{p, p}
 					}
 					sz, _ := cfg.RankItems(v, sItems, sx)
 					cz, cpop := cfg.RankItems(v, cItems, cx)
-					return []*Node{p, cfg.RankScore(v, cfg.Taste(v, s, sz, mu), cz, cpop, p)}
+					return []*Node{p, cfg.RankScore(v, cfg.Taste(v, s, sz, dm.Mu), cz, cpop, p)}
 				})
 				if err != nil {
 					t.Fatal(err)

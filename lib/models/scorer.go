@@ -146,14 +146,14 @@ func (m *Model) adaptGraph(in []*Node) []*Node {
 	}
 	s.Dom = in[k]
 	off := in[k+1]
-	mu := m.cfg.DomainBias(v, s.Dom)
-	start, fast := m.cfg.AdaptUsers(v, s, mu, off, m.cfg.InnerSteps, true)
+	dm := m.cfg.Domain(v, s.Dom)
+	start, fast := m.cfg.AdaptUsers(v, s, dm, off, m.cfg.InnerSteps, true)
 	out := []*Node{start["u"]}
 	for _, n := range m.fast {
 		out = append(out, fast[n])
 	}
 	if m.cfg.Rank {
-		out = append(out, m.cfg.Taste(v, s, z, mu))
+		out = append(out, m.cfg.Taste(v, s, z, dm.Mu))
 	}
 	return out
 }
@@ -297,7 +297,7 @@ type headScorer struct {
 	w2            []float32 // h2_w [H1*H2]
 	b2, outW      []float32
 	g             []float32 // u ⊙ out_g [DU] (NCF)
-	c             float32   // out_b + b_u + domain bias
+	c             float32   // scale·out_b + b_u + domain bias + shift
 	taste         []float32
 	beta          float32
 }
@@ -319,8 +319,15 @@ func (m *Model) headScorer(d int32, a *adapted) *headScorer {
 		h.h1x = a.fast["h1_x"]
 	}
 	h.w2 = m.weight(a, "h2_w")
-	h.b2, h.outW = m.weight(a, "h2_b"), m.weight(a, "out_w")
-	h.c = m.weight(a, "out_b")[0] + a.fast["bu"][0] + m.host["domain_bias"][d]
+	// The domain's scale multiplies the network's output (Config.Head):
+	// folded into the output weights and out_b once per user.
+	scale := m.host["domain_scale"][d]
+	h.b2 = m.weight(a, "h2_b")
+	h.outW = make([]float32, h.h2)
+	for k, w := range m.weight(a, "out_w") {
+		h.outW[k] = scale * w
+	}
+	h.c = scale*m.weight(a, "out_b")[0] + a.fast["bu"][0] + m.host["domain_bias"][d] + m.host["domain_shift"][d]
 	if h.ncf {
 		if _, ok := a.fast["gmf_q"]; ok {
 			h.gq = a.fast["gmf_q"]
@@ -328,7 +335,7 @@ func (m *Model) headScorer(d int32, a *adapted) *headScorer {
 		og := m.weight(a, "out_g")
 		h.g = make([]float32, h.du)
 		for i := range h.du {
-			h.g[i] = u[i] * og[i]
+			h.g[i] = scale * u[i] * og[i]
 		}
 	}
 	if h.rank {

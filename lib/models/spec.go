@@ -47,6 +47,7 @@ const (
 	GroupLast    = "last"    // output layer of the head
 	GroupLR      = "lr"      // learned inner-loop step sizes (log scale)
 	GroupRank    = "rank"    // ranking score (Config.Rank): never adapted
+	GroupDomain  = "domain"  // per-domain calibration of the head's output: trained, never adapted
 )
 
 // Config fixes a model's architecture and adaptation. It is saved with the
@@ -154,6 +155,9 @@ func (c *Config) Vars() []VarSpec {
 		{Name: "dense_w", Dims: []int{s.F, di}, Group: GroupItem, Init: "normal", Scale: glorot(s.F, di)},
 		{Name: "dense_bias_w", Dims: []int{s.F}, Group: GroupItem, Init: "zero"},
 		{Name: "domain_bias", Dims: []int{len(s.Domains)}, Group: GroupBias, Init: "const", Scale: 0.5},
+		// Per-domain calibration of the head's network output (Head).
+		{Name: "domain_scale", Dims: []int{len(s.Domains)}, Group: GroupDomain, Init: "const", Scale: 1},
+		{Name: "domain_shift", Dims: []int{len(s.Domains)}, Group: GroupDomain, Init: "zero"},
 		{Name: "user_vec", Dims: []int{du}, Group: GroupUser, Init: "normal", Scale: 0.01},
 		{Name: "user_bias", Dims: []int{1}, Group: GroupUser, Init: "zero"},
 	}
