@@ -51,12 +51,6 @@ func setRankItems(w *models.Weights, cat *models.Catalog, train, valid []tasks.E
 	r := w.Specs[ri].Dims[1]
 	vals := w.Values[ri]
 	clear(vals)
-	// The projection of the rating tower's item vectors starts at zero,
-	// so the untrained score is exactly the one tuned here; training
-	// grows it from there (its gradient is not zero: the taste is not).
-	if xi := w.Index("rank_x"); xi >= 0 {
-		clear(w.Values[xi])
-	}
 	for d := range cat.Domains {
 		var users [][]int32
 		for _, e := range train {
@@ -78,8 +72,9 @@ func setRankItems(w *models.Weights, cat *models.Catalog, train, valid []tasks.E
 		}
 		off := int(cat.ItemOff[d])
 		// The untrained ranking score besides the taste: popularity
-		// logit plus the predicted rating's item part (rank_beta starts
-		// at 1; the user's own bias shifts every item alike).
+		// logit plus the predicted rating's item part (the fitted score
+		// adds the prediction at weight 1; the user's own bias shifts
+		// every item alike).
 		base := make([]float64, cat.Items[d])
 		for i := range base {
 			base[i] = float64(w.Values[pi][off+i])

@@ -140,11 +140,13 @@ func (s *Stepper) objective(v models.Vars, sup, qry []*Node, domain *Node, neg [
 		nItems, _, _ := models.SetFromNodes(neg)
 		nx, nb := c.ItemTower(v, nItems)
 		nPred := c.Predict(v, predWith, models.ItemSide{X: nx, B: nb}, dm)
-		sz, _ := c.RankItems(v, sItems, sx)
-		qz, qPop := c.RankItems(v, qItems, qx)
-		nz, nPop := c.RankItems(v, nItems, nx)
-		taste := c.Taste(v, supSet, sz, dm.Mu)
-		rl := models.RankLoss(c.RankScore(v, taste, qz, qPop, qPred), Mul(w, qM), c.RankScore(v, taste, nz, nPop, nPred))
+		// The loss trains the content score (the fitted one has nothing
+		// to train), on every training domain, for the domains that have
+		// no training users of their own.
+		taste := c.Taste(v, supSet, c.RankItems(v, sItems, sx), dm.Mu)
+		qs := c.ContentScore(v, c.RankItems(v, qItems, qx), taste, qPred)
+		ns := c.ContentScore(v, c.RankItems(v, nItems, nx), taste, nPred)
+		rl := models.RankLoss(qs, Mul(w, qM), ns)
 		extra = append(extra, MulScalar(rl, c.RankWeight))
 	}
 	for _, x := range extra {

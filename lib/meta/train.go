@@ -88,6 +88,7 @@ type CurvePoint struct {
 
 // Result is what a run produces.
 type Result struct {
+	Model    models.Config // as trained: the catalogue's shape filled in, RankWeight 0 where nothing needed the content score
 	Weights  *models.Weights
 	Curve    []CurvePoint
 	BestStep int
@@ -123,6 +124,14 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 	valid = FilterDomain(valid, o.ExcludeDomain)
 	if len(train) == 0 {
 		return nil, fmt.Errorf("train: no training tasks (excluded domain %q)", o.ExcludeDomain)
+	}
+	if o.Model.Rank && o.Model.RankWeight > 0 && !slices.Contains(uncovered(cat, train), true) {
+		// Every domain is ranked by its fitted score: the content score
+		// would serve no domain, so its loss is not worth a step's time.
+		o.Model.RankWeight = 0
+		if o.Progress != nil {
+			fmt.Fprintln(o.Progress, "content ranking score not trained: every domain has training users")
+		}
 	}
 	allValid := valid // co-occurrence tuning reads them all
 	if o.EvalTasks > 0 && len(valid) > o.EvalTasks {
@@ -225,7 +234,7 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 		}
 	}
 	bar.done()
-	res := &Result{Weights: s.Weights(st), Curve: curve, BestStep: st.Steps, Seconds: time.Since(start).Seconds(), StepSecs: median(times)}
+	res := &Result{Model: o.Model, Weights: s.Weights(st), Curve: curve, BestStep: st.Steps, Seconds: time.Since(start).Seconds(), StepSecs: median(times)}
 	if o.KeepBest && best != nil {
 		res.Weights, res.BestStep = best, bestStep
 	}
@@ -306,6 +315,28 @@ func setDataInit(w *models.Weights, cat *models.Catalog, train []tasks.Episode) 
 			w.Values[pi][i] = float32(math.Log1p(in[i]))
 		}
 	}
+	// A domain without training users has no counts or co-occurrences to
+	// rank by: the content score ranks it.
+	if gi := w.Index("rank_gate"); gi >= 0 {
+		for d, none := range uncovered(cat, train) {
+			w.Values[gi][d] = 0
+			if none {
+				w.Values[gi][d] = 1
+			}
+		}
+	}
+}
+
+// uncovered flags the catalogue's domains no training episode is from.
+func uncovered(cat *models.Catalog, train []tasks.Episode) []bool {
+	out := make([]bool, len(cat.Domains))
+	for d := range out {
+		out[d] = true
+	}
+	for _, e := range train {
+		out[e.DomainIndex] = false
+	}
+	return out
 }
 
 // setBiases starts the bias parameters at a fitted bias model, so the

@@ -107,31 +107,43 @@ func TestTrainingLearns(t *testing.T) {
 	}
 }
 
-// TestRankingScoreTrains: the ranking score's weights move under every
-// method, the popularity logit stays at log(1 + training count), and the
-// rating weights do not depend on the ranking loss's weight (its
-// gradient is stopped before the rating model).
+// TestRankingScoreTrains: in a leave-one-domain-out run the content
+// ranking score's weights move under every method, the held-out domain is
+// gated to it and the other to the fitted score, the popularity logit
+// stays at log(1 + training count), and the rating weights do not depend
+// on the ranking loss's weight (its gradient is stopped before the rating
+// model). With every domain covered, the content score is not trained.
 func TestRankingScoreTrains(t *testing.T) {
 	items := synth.Items(1, 20, 15)
 	cat, _ := models.NewCatalog(items, nil)
 	train := synth.Episodes(2, items, 6, 3, 6)
 	valid := synth.Episodes(3, items, 2, 3, 4)
 	count := make([]float64, cat.NItems)
-	for _, e := range train {
+	for _, e := range FilterDomain(train, "dom1") {
 		for _, x := range append(append([]tasks.Rated(nil), e.Support...), e.Query...) {
 			count[int(cat.ItemOff[e.DomainIndex])+int(x.Item)]++
 		}
 	}
+	init := trainOpts(MAML, 0).Model
+	init.Shape = cat.Shape()
+	w0 := init.Init(5)
 	for _, method := range []string{MAML, Reptile, Joint} {
 		o := trainOpts(method, 6)
 		o.KeepBest, o.Step.Clip = false, 0
+		o.ExcludeDomain = "dom1"
 		r, err := Train(testBackend(t), cat, train, valid, o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		w := r.Weights
+		if r.Model.RankWeight != 1 {
+			t.Fatalf("%s: rank weight %g as trained, want 1", method, r.Model.RankWeight)
+		}
 		if beta := w.Values[w.Index("rank_beta")][0]; beta == 1 {
 			t.Fatalf("%s: rank_beta never moved from 1", method)
+		}
+		if g := w.Values[w.Index("rank_gate")]; !slices.Equal(g, []float32{0, 1}) {
+			t.Fatalf("%s: rank_gate %v, want [0 1] (dom1 held out)", method, g)
 		}
 		for i, v := range w.Values[w.Index("pop_bias")] {
 			if math.Abs(float64(v)-math.Log1p(count[i])) > 1e-6 {
@@ -145,9 +157,25 @@ func TestRankingScoreTrains(t *testing.T) {
 		}
 		for i, s := range w.Specs {
 			moved := !slices.Equal(w.Values[i], r5.Weights.Values[i])
-			if (s.Group == models.GroupRank) != moved && s.Name != "pop_dense_w" {
+			if (s.Group == models.GroupRank) != moved {
 				t.Errorf("%s: %s (group %s) moved=%v with a 5x ranking weight", method, s.Name, s.Group, moved)
 			}
+		}
+		o.ExcludeDomain = ""
+		all, err := Train(testBackend(t), cat, train, valid, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all.Model.RankWeight != 0 {
+			t.Errorf("%s: every domain covered, yet the content score trained at weight %g", method, all.Model.RankWeight)
+		}
+		for i, s := range all.Weights.Specs {
+			if s.Group == models.GroupRank && !slices.Equal(all.Weights.Values[i], w0.Values[i]) {
+				t.Errorf("%s: %s moved though no domain is ranked by the content score", method, s.Name)
+			}
+		}
+		if g := all.Weights.Values[w.Index("rank_gate")]; !slices.Equal(g, []float32{0, 0}) {
+			t.Errorf("%s: rank_gate %v with every domain covered", method, g)
 		}
 	}
 }

@@ -80,6 +80,13 @@ func checkWeights(c *Config, w *Weights) error {
 		if w.Specs[i].Name != s.Name || !slices.Equal(w.Specs[i].Dims, s.Dims) || len(w.Values[i]) != s.Size() {
 			return fmt.Errorf("parameter %d: %s%v with %d values, the config wants %s%v", i, w.Specs[i].Name, w.Specs[i].Dims, len(w.Values[i]), s.Name, s.Dims)
 		}
+		if s.Name == "rank_gate" {
+			for d, g := range w.Values[i] {
+				if g != 0 && g != 1 {
+					return fmt.Errorf("rank_gate[%d] = %g: a domain is ranked by one score or the other (0 or 1)", d, g)
+				}
+			}
+		}
 	}
 	return nil
 }

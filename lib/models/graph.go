@@ -323,33 +323,71 @@ func (c *Config) FastNames() []string {
 	return slices.Clip(names)
 }
 
-// RankItems returns an item block's ranking vectors z [T,N,ItemDim] and
-// popularity logits [T,N]. The rating tower's vectors x enter through a
-// projection under StopGradient: the ranking loss reads them and leaves
-// them to the rating loss, so adding the ranking score cannot trade rating
-// error for ranking.
-func (c *Config) RankItems(v Vars, in ItemNodes, x *Node) (z, pop *Node) {
-	z = Add(dense(StopGradient(x), v["rank_x"]), gatherRows(v["rank_item"], in.Item))
-	pop = Add(gatherRows(v["pop_bias"], in.Item), vecDot(in.Dense, v["pop_dense_w"]))
-	return z, pop
+// RankSide is an item block's ranking inputs, from two sources:
+//
+//   - fitted (FitZ [T,N,ItemDim], FitPop [T,N]): the item's co-occurrence
+//     vector rank_item and popularity logit pop_bias, both fitted by the
+//     trainer in closed form on the domain's training users and kept;
+//   - content (ContentZ, ContentPop): a projection of the rating tower's
+//     vector (genres, creators, numeric features; under StopGradient, so
+//     the ranking loss reads it and leaves it to the rating loss) and a
+//     popularity guess from the numeric features, trained by the ranking
+//     loss. It is what a domain with no training users can be ranked by.
+type RankSide struct {
+	FitZ, FitPop, ContentZ, ContentPop *Node
 }
 
-// Taste is a user's ranking vector [T,ItemDim] from the support set: the
-// mean of the support items' ranking vectors z [T,K,ItemDim] and their
-// mean weighted by residual rating (what the domain and item biases leave
-// unexplained), each through its own matrix.
-func (c *Config) Taste(v Vars, s SetNodes, z, mu *Node) *Node {
+// RankItems returns an item block's ranking inputs; x is its rating-tower
+// vector.
+func (c *Config) RankItems(v Vars, in ItemNodes, x *Node) RankSide {
+	return RankSide{
+		FitZ:       gatherRows(v["rank_item"], in.Item),
+		FitPop:     gatherRows(v["pop_bias"], in.Item),
+		ContentZ:   dense(StopGradient(x), v["rank_x"]),
+		ContentPop: vecDot(in.Dense, v["pop_dense_w"]),
+	}
+}
+
+// Tastes are a user's ranking vectors [T,ItemDim] from the support set,
+// one per source of RankSide.
+type Tastes struct {
+	Fit, Content *Node
+}
+
+// Taste computes a user's tastes from the support's ranking inputs r: the
+// fitted taste is the mean of the support items' co-occurrence vectors
+// (so the score is a low-rank item-kNN); the content taste is the mean of
+// their content vectors and their mean weighted by residual rating (what
+// the domain and item biases leave unexplained), each through its own
+// trained matrix ("more like what you picked", "more like what you liked").
+func (c *Config) Taste(v Vars, s SetNodes, r RankSide, mu *Node) Tastes {
+	fit, _ := maskedMean(r.FitZ, s.M)
 	resid := StopGradient(Mul(Sub(s.R, Add(s.B, InsertAxes(mu, -1))), s.M))
-	zMean, _ := maskedMean(z, s.M)
-	zResid, _ := maskedMean(Mul(z, InsertAxes(resid, -1)), s.M)
-	return Add(userDense(zMean, v["rank_mean"]), userDense(zResid, v["rank_resid"]))
+	zMean, _ := maskedMean(r.ContentZ, s.M)
+	zResid, _ := maskedMean(Mul(r.ContentZ, InsertAxes(resid, -1)), s.M)
+	return Tastes{Fit: fit, Content: Add(userDense(zMean, v["rank_mean"]), userDense(zResid, v["rank_resid"]))}
 }
 
-// RankScore orders a [T,N] block for a user: popularity logit + taste
-// match + rank_beta times the predicted rating. The prediction enters
-// under StopGradient, so only the rating loss shapes it.
-func (c *Config) RankScore(v Vars, taste, z, pop, pred *Node) *Node {
-	return Add(Add(pop, vecDot(z, taste)), Mul(StopGradient(pred), Reshape(v["rank_beta"], 1, 1)))
+// FitScore is the fitted ranking score of a [T,N] block: popularity logit
+// + co-occurrence match + the predicted rating.
+func (c *Config) FitScore(r RankSide, t Tastes, pred *Node) *Node {
+	return Add(Add(r.FitPop, vecDot(r.FitZ, t.Fit)), StopGradient(pred))
+}
+
+// ContentScore is the trained ranking score of a [T,N] block: content
+// popularity + content match + rank_beta times the predicted rating. The
+// prediction enters under StopGradient, so only the rating loss shapes it.
+func (c *Config) ContentScore(v Vars, r RankSide, t Tastes, pred *Node) *Node {
+	return Add(Add(r.ContentPop, vecDot(r.ContentZ, t.Content)), Mul(StopGradient(pred), Reshape(v["rank_beta"], 1, 1)))
+}
+
+// RankScore orders a [T,N] block for a user of each task's domain [T]:
+// by the fitted score where the domain had training users, by the content
+// score where it had none (rank_gate 1, set by the trainer).
+func (c *Config) RankScore(v Vars, domain *Node, r RankSide, t Tastes, pred *Node) *Node {
+	g := InsertAxes(gatherRows(v["rank_gate"], domain), -1) // [T,1], 0 or 1
+	fit, content := c.FitScore(r, t, pred), c.ContentScore(v, r, t, pred)
+	return Add(Mul(g, content), Mul(OneMinus(g), fit))
 }
 
 // RankLoss is a sampled softmax over the catalogue: each positive query

@@ -243,7 +243,10 @@ func TestServingMatchesGraph(t *testing.T) {
 	cands := []int32{0, 3, 17, 39, 22}
 	for _, arch := range []string{FCNN, NCF} {
 		for _, adapt := range [][]string{{GroupLast}, {GroupLast, GroupHead}} {
-			for _, rank := range []bool{false, true} {
+			// Without a ranking score, and ranked by the fitted or the
+			// content score.
+			for _, ranking := range []string{"", "fit", "content"} {
+				rank := ranking != ""
 				cfg := testConfig(t, arch, items)
 				cfg.Adapt, cfg.Rank, cfg.RankWeight = adapt, rank, 1
 				w := cfg.Init(5)
@@ -254,6 +257,8 @@ func TestServingMatchesGraph(t *testing.T) {
 						switch {
 						case s.Name == "domain_scale":
 							w.Values[i][j] = 0.6 + 0.1*float32(j)
+						case s.Name == "rank_gate":
+							w.Values[i][j] = map[bool]float32{false: 0, true: 1}[ranking == "content"]
 						case s.Init == "zero":
 							w.Values[i][j] = float32(j%7-3) * 0.03
 						}
@@ -297,9 +302,8 @@ func TestServingMatchesGraph(t *testing.T) {
 					if !rank {
 						return []*Node{p, p}
 					}
-					sz, _ := cfg.RankItems(v, sItems, sx)
-					cz, cpop := cfg.RankItems(v, cItems, cx)
-					return []*Node{p, cfg.RankScore(v, cfg.Taste(v, s, sz, dm.Mu), cz, cpop, p)}
+					taste := cfg.Taste(v, s, cfg.RankItems(v, sItems, sx), dm.Mu)
+					return []*Node{p, cfg.RankScore(v, dom, cfg.RankItems(v, cItems, cx), taste, p)}
 				})
 				if err != nil {
 					t.Fatal(err)
@@ -319,7 +323,7 @@ func TestServingMatchesGraph(t *testing.T) {
 				gp, gr := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
 				for j := range cands {
 					if math.Abs(float64(gp[j]-pred[j])) > 1e-5 || math.Abs(float64(gr[j]-rk[j])) > 1e-5 {
-						t.Fatalf("%s adapt=%v rank=%v: item %d: serving (%g, %g), graph (%g, %g)", arch, adapt, rank, cands[j], pred[j], rk[j], gp[j], gr[j])
+						t.Fatalf("%s adapt=%v ranking=%q: item %d: serving (%g, %g), graph (%g, %g)", arch, adapt, ranking, cands[j], pred[j], rk[j], gp[j], gr[j])
 					}
 				}
 				if !rank && !slices.Equal(pred, rk) {

@@ -55,7 +55,7 @@ type domainItems struct {
 	x, h1  []float32 // [n*ItemDim], [n*H1] (x·h1_x)
 	q      []float32 // [n*UserDim] (x·gmf_q; NCF)
 	b      []float32 // [n] item biases
-	z, pop []float32 // ranking vectors [n*ItemDim] and popularity logits [n] (Config.Rank)
+	z, pop []float32 // ranking vectors [n*ItemDim] and popularity logits [n] of the domain's ranking source (Config.Rank)
 	once   sync.Once
 	err    error
 }
@@ -111,7 +111,7 @@ func (m *Model) varsOf(in []*Node) Vars {
 }
 
 // itemGraph: all parameters, then a [1,n] item block -> X, B, H1 (, Q)
-// (, Z, Pop).
+// (, the ranking inputs: fitted Z and Pop, content Z and Pop).
 func (m *Model) itemGraph(in []*Node) []*Node {
 	nv := len(m.specs)
 	v := m.varsOf(in)
@@ -123,8 +123,8 @@ func (m *Model) itemGraph(in []*Node) []*Node {
 		out = append(out, side.Q)
 	}
 	if m.cfg.Rank {
-		z, pop := m.cfg.RankItems(v, it, x)
-		out = append(out, z, pop)
+		r := m.cfg.RankItems(v, it, x)
+		out = append(out, r.FitZ, r.FitPop, r.ContentZ, r.ContentPop)
 	}
 	return out
 }
@@ -132,7 +132,8 @@ func (m *Model) itemGraph(in []*Node) []*Node {
 // adaptGraph: all parameters; support X, B, R, M (, Z); domain index [1]
 // int32; user-vector offset [1,UserDim] -> the initial user vector, the
 // adapted tensors (FastNames order, each with a leading axis of 1) and,
-// with Config.Rank, the taste vector.
+// with Config.Rank, the taste vector of the domain's ranking source (Z is
+// that source's ranking vectors, domainItems.z).
 func (m *Model) adaptGraph(in []*Node) []*Node {
 	nv := len(m.specs)
 	v := m.varsOf(in)
@@ -153,7 +154,9 @@ func (m *Model) adaptGraph(in []*Node) []*Node {
 		out = append(out, fast[n])
 	}
 	if m.cfg.Rank {
-		out = append(out, m.cfg.Taste(v, s, z, dm.Mu))
+		t := m.cfg.Taste(v, s, RankSide{FitZ: z, ContentZ: z}, dm.Mu)
+		g := InsertAxes(gatherRows(v["rank_gate"], s.Dom), -1)
+		out = append(out, Add(Mul(g, t.Content), Mul(OneMinus(g), t.Fit)))
 	}
 	return out
 }
@@ -204,9 +207,19 @@ func (m *Model) computeItems(d int32, di *domainItems) (err error) {
 		di.q = flat()
 	}
 	if m.cfg.Rank {
-		di.z, di.pop = flat(), flat()
+		fz, fp, cz, cp := flat(), flat(), flat(), flat()
+		di.z, di.pop = fz, fp
+		if m.contentRanked(d) {
+			di.z, di.pop = cz, cp
+		}
 	}
 	return nil
+}
+
+// contentRanked reports whether domain d is ranked by the content score
+// (it had no training users; Config.RankScore).
+func (m *Model) contentRanked(d int32) bool {
+	return m.host["rank_gate"][d] > 0.5
 }
 
 func roundUp(n, to int) int { return (n + to - 1) / to * to }
@@ -339,7 +352,10 @@ func (m *Model) headScorer(d int32, a *adapted) *headScorer {
 		}
 	}
 	if h.rank {
-		h.taste, h.beta = a.taste, m.host["rank_beta"][0]
+		h.taste, h.beta = a.taste, 1
+		if m.contentRanked(d) {
+			h.beta = m.host["rank_beta"][0]
+		}
 	}
 	return h
 }

@@ -73,10 +73,13 @@ type Config struct {
 	L2 float64 `json:"l2"`
 	// Rank adds a ranking score beside the rating prediction (RankScore):
 	// the catalogue is ranked by how likely the user is to pick an item and
-	// like it, not by the rating they would give it if they did. RankWeight
-	// weighs its loss (a sampled softmax over the catalogue, RankLoss) in
-	// the outer objective; 0 trains none of it, and the score keeps the
-	// start the trainer fitted in closed form.
+	// like it, not by the rating they would give it if they did. A domain
+	// with training users is ranked by the score the trainer fits in closed
+	// form, one without by the content score. RankWeight weighs the content
+	// score's loss (a sampled softmax over the catalogue, RankLoss) in the
+	// outer objective; the trainer trains it only when some domain of the
+	// catalogue has no training users (a leave-one-domain-out run), since
+	// no other domain is ranked by it.
 	Rank       bool    `json:"rank,omitempty"`
 	RankWeight float64 `json:"rank_weight,omitempty"`
 	Shape      Shape   `json:"catalog"`
@@ -199,28 +202,27 @@ func (c *Config) Vars() []VarSpec {
 	}
 	if c.Rank {
 		v = append(v,
-			// The ranking side of an item: a projection of the rating
-			// tower's vector (read, not trained, by the ranking loss; the
-			// trainer zeroes it when it fits rank_item) plus the item's
-			// co-occurrence vector. No trained per-item rows: trained by
-			// a softmax over a catalogue most of whose items have a
-			// handful of interactions, they fit noise (measured: NDCG@10
-			// fell below popularity's). rank_item is fitted by the trainer
-			// in closed form (a truncated SVD of the training users'
-			// items, lib/meta setRankItems) and kept, as the biases are.
-			VarSpec{Name: "rank_x", Dims: []int{di, di}, Group: GroupRank, Init: "normal", Scale: glorot(di, di)},
+			// The fitted ranking side (see RankSide), set by the trainer in
+			// closed form and kept, as the biases are: the co-occurrence
+			// vectors (a truncated SVD of the training users' items, lib/meta
+			// setRankItems) and the popularity logit log(1 + training
+			// count), the popularity baseline's signal. No trained per-item
+			// rows: trained by a softmax over a catalogue most of whose items
+			// have a handful of interactions, they fit noise (measured:
+			// NDCG@10 fell below popularity's).
 			VarSpec{Name: "rank_item", Dims: []int{nItems, di}, Group: GroupBias, Init: "zero"},
-			// Popularity logit log(1 + training count), set by the trainer
-			// in closed form and kept (the popularity baseline's signal);
-			// pop_dense_w places items no training user had.
 			VarSpec{Name: "pop_bias", Dims: []int{nItems}, Group: GroupBias, Init: "zero"},
+			// 1 for a domain with no training users, ranked by the content
+			// score; 0 for the others, ranked by the fitted one (RankScore).
+			VarSpec{Name: "rank_gate", Dims: []int{len(s.Domains)}, Group: GroupBias, Init: "zero"},
+			// The content ranking side, trained by the ranking loss: a
+			// projection of the rating tower's vector, a popularity guess
+			// from numeric features, the taste matrices (identity to start)
+			// and the weight of the predicted rating.
+			VarSpec{Name: "rank_x", Dims: []int{di, di}, Group: GroupRank, Init: "normal", Scale: glorot(di, di)},
 			VarSpec{Name: "pop_dense_w", Dims: []int{s.F}, Group: GroupRank, Init: "zero"},
-			// Taste = mean of the support items' ranking vectors (identity
-			// to start: "more like what you picked") plus their mean
-			// weighted by residual rating ("more like what you liked").
 			VarSpec{Name: "rank_mean", Dims: []int{di, di}, Group: GroupRank, Init: "eye", Scale: 1},
 			VarSpec{Name: "rank_resid", Dims: []int{di, di}, Group: GroupRank, Init: "zero"},
-			// Weight of the predicted rating in the ranking score.
 			VarSpec{Name: "rank_beta", Dims: []int{1}, Group: GroupRank, Init: "const", Scale: 1})
 	}
 	if c.LearnInnerLR {

@@ -172,7 +172,7 @@ func runTrain(env Env, name string) error {
 			return fmt.Errorf("%s seed %d: %w", stage, seed, err)
 		}
 		fmt.Fprintf(os.Stderr, "%s: seed %d trained in %.1fs (median %.1f ms per step)\n", stage, seed, res.Seconds, res.StepSecs*1000)
-		h := models.Header{Name: name, Config: o.Model, Training: map[string]any{
+		h := models.Header{Name: name, Config: res.Model, Training: map[string]any{
 			"method": run.Method, "first_order": run.FirstOrder, "seed": seed, "steps": o.Steps, "exported_step": res.BestStep,
 			"meta_batch": o.MetaBatch, "query_max": o.QueryMax, "outer_lr": o.Step.OuterLR, "exclude_domain": run.ExcludeDomain,
 		}}
