@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -65,7 +66,19 @@ func main() {
 	// instead would waste it, so it can be made an error.
 	strict := flag.Bool("strict", false, "fail if the backend asked for cannot be built, instead of falling back to pure Go")
 	out := flag.String("out", "bench/out/models.json", "JSON results")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the GoMLX side to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -cpuprofile: %v\n", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *device != "cpu" && *device != "cuda" {
 		fmt.Fprintf(os.Stderr, "bench: -device %q: want cpu or cuda\n", *device)
 		os.Exit(2)

@@ -84,6 +84,11 @@ type CurvePoint struct {
 	TrainLoss float64 `json:"train_loss"` // mean query MSE after adaptation, over the steps since the last point
 	ValidMSE  float64 `json:"valid_mse"`
 	ValidMAE  float64 `json:"valid_mae"`
+	// DomainMAE is the validation MAE of each domain that has validation
+	// tasks; ValidRel is their mean relative to the first point's
+	// (1 = no better than the untrained model), what keep_best selects by.
+	DomainMAE map[string]float64 `json:"domain_mae"`
+	ValidRel  float64            `json:"valid_rel_mae"`
 }
 
 // Result is what a run produces.
@@ -148,6 +153,7 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 			return nil, err
 		}
 	}
+	setShifts(w, cat, train, o.SupportK)
 	if o.Model.Rank && len(o.CooccurGrid) > 0 {
 		chosen := setRankItems(w, cat, train, allValid, o.SupportK, o.CooccurGrid)
 		if o.Progress != nil {
@@ -176,17 +182,26 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 		}
 	}
 	evalPoint := func(lossSum float64, nLoss int) error {
-		mse, mae, err := validate(s, st, cat, valid, o)
+		mse, mae, dom, err := validate(s, st, cat, valid, o)
 		if err != nil {
 			return err
 		}
-		p := CurvePoint{Step: st.Steps, ValidMSE: mse, ValidMAE: mae, TrainLoss: math.NaN()}
+		p := CurvePoint{Step: st.Steps, ValidMSE: mse, ValidMAE: mae, DomainMAE: dom, TrainLoss: math.NaN()}
 		if nLoss > 0 {
 			p.TrainLoss = lossSum / float64(nLoss)
 		}
+		ref := dom
+		if len(curve) > 0 {
+			ref = curve[0].DomainMAE
+		}
+		p.ValidRel = relativeMAE(cat.Domains, dom, ref)
 		curve = append(curve, p)
-		if o.KeepBest && mae < bestMAE {
-			bestMAE, bestStep, best = mae, st.Steps, s.Weights(st)
+		// Selected by the mean over domains of the relative error, not the
+		// pooled one: pooled, the domains with many users and large errors
+		// decide, and a step that helps them while hurting a small domain
+		// (music, whose values spread least) would be kept.
+		if o.KeepBest && p.ValidRel < bestMAE {
+			bestMAE, bestStep, best = p.ValidRel, st.Steps, s.Weights(st)
 		}
 		return nil
 	}
@@ -365,6 +380,42 @@ func setBiases(w *models.Weights, cat *models.Catalog, b *BiasInit) error {
 	return nil
 }
 
+// setShifts starts each domain's output shift at the median query
+// residual of the bias model the network starts as (domain bias + item
+// bias + the support's shrunk mean residual, the encoder's start for b_u)
+// over the training tasks, with supports of k ratings: the constant that
+// minimises that model's absolute error, where the biases, fitted as
+// means, minimise the squared error. Skewed values (play counts) have a
+// median well away from their mean. Training goes on from there.
+func setShifts(w *models.Weights, cat *models.Catalog, train []tasks.Episode, k int) {
+	si, di, bi, li := w.Index("domain_shift"), w.Index("domain_bias"), w.Index("item_bias"), w.Index("enc_lambda")
+	if si < 0 || di < 0 || bi < 0 {
+		return
+	}
+	resid := make([][]float64, len(cat.Domains))
+	for _, e := range train {
+		d, off := e.DomainIndex, cat.ItemOff[e.DomainIndex]
+		mu := float64(w.Values[di][d])
+		base := func(x tasks.Rated) float64 { return float64(x.Norm) - mu - float64(w.Values[bi][off+x.Item]) }
+		bu := 0.0
+		if li >= 0 { // without the encoder b_u starts at the shared b0 = 0
+			sup := e.Support[:min(k, len(e.Support))]
+			for _, x := range sup {
+				bu += base(x)
+			}
+			bu /= float64(len(sup)) + math.Exp(float64(w.Values[li][d]))
+		}
+		for _, x := range e.Query {
+			resid[d] = append(resid[d], base(x)-bu)
+		}
+	}
+	for d, r := range resid {
+		if len(r) > 0 {
+			w.Values[si][d] = float32(median(r))
+		}
+	}
+}
+
 // positives flags, per training episode, the query items the ranking loss
 // treats as picks the user liked: those valued at least the median of the
 // user's query values (the user's better half, ties included). The rule is
@@ -467,11 +518,34 @@ func fillBatch(b *Batch, cat *models.Catalog, train []tasks.Episode, pos [][]boo
 
 // validate adapts to each validation task's first K support ratings and
 // returns the query MSE and MAE over all rated query entries.
-func validate(s *Stepper, st *State, cat *models.Catalog, valid []tasks.Episode, o Options) (mse, mae float64, err error) {
+// relativeMAE is the mean over the domains of mae[d] / ref[d], in the
+// catalogue's order (so the sum is deterministic), over the domains both
+// have.
+func relativeMAE(domains []string, mae, ref map[string]float64) float64 {
+	var sum float64
+	n := 0
+	for _, d := range domains {
+		m, ok1 := mae[d]
+		r, ok2 := ref[d]
+		if ok1 && ok2 && r > 0 {
+			sum += m / r
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+// validate returns the validation tasks' MSE and MAE after adaptation,
+// pooled over their query ratings, and the MAE of each domain.
+func validate(s *Stepper, st *State, cat *models.Catalog, valid []tasks.Episode, o Options) (mse, mae float64, domainMAE map[string]float64, err error) {
 	const chunk = 64
 	qn := max(o.EvalQuery, 1)
 	b := &Batch{Support: cat.NewSet(chunk, o.SupportK), Query: cat.NewSet(chunk, qn), Domain: make([]int32, chunk)}
 	var se, ae, n float64
+	dae, dn := make([]float64, len(cat.Domains)), make([]float64, len(cat.Domains))
 	for i := 0; i < len(valid); i += chunk {
 		for t := range chunk {
 			if i+t >= len(valid) {
@@ -482,38 +556,46 @@ func validate(s *Stepper, st *State, cat *models.Catalog, valid []tasks.Episode,
 			e := &valid[i+t]
 			b.Domain[t] = e.DomainIndex
 			if err := cat.Fill(b.Support, t, e.DomainIndex, e.Support[:min(o.SupportK, len(e.Support))]); err != nil {
-				return 0, 0, err
+				return 0, 0, nil, err
 			}
 			if err := cat.Fill(b.Query, t, e.DomainIndex, e.Query[:min(qn, len(e.Query))]); err != nil {
-				return 0, 0, err
+				return 0, 0, nil, err
 			}
 		}
 		s1, a1, n1, err := s.Evaluate(st, cat, b)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 		for t := range s1 {
+			if i+t >= len(valid) {
+				break
+			}
 			se += float64(s1[t])
 			ae += float64(a1[t])
 			n += float64(n1[t])
+			d := valid[i+t].DomainIndex
+			dae[d] += float64(a1[t])
+			dn[d] += float64(n1[t])
 		}
 	}
 	if n == 0 {
-		return math.NaN(), math.NaN(), nil
+		return math.NaN(), math.NaN(), nil, nil
 	}
-	return se / n, ae / n, nil
+	domainMAE = map[string]float64{}
+	for d, name := range cat.Domains {
+		if dn[d] > 0 {
+			domainMAE[name] = dae[d] / dn[d]
+		}
+	}
+	return se / n, ae / n, domainMAE, nil
 }
 
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
-	s := append([]float64(nil), xs...)
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
 	return s[len(s)/2]
 }
 

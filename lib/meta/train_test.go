@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"testing"
@@ -26,7 +27,8 @@ func sameCurve(a, b []CurvePoint) bool {
 		if x.TrainLoss != x.TrainLoss && y.TrainLoss != y.TrainLoss {
 			x.TrainLoss, y.TrainLoss = 0, 0
 		}
-		return x == y
+		return x.Step == y.Step && x.TrainLoss == y.TrainLoss && x.ValidMSE == y.ValidMSE && x.ValidMAE == y.ValidMAE &&
+			x.ValidRel == y.ValidRel && maps.Equal(x.DomainMAE, y.DomainMAE)
 	})
 }
 
@@ -213,5 +215,74 @@ func TestOuterLossChoice(t *testing.T) {
 	o.Step.OuterLoss = "huber"
 	if _, err := Train(testBackend(t), cat, train, valid, o); err == nil {
 		t.Error("outer loss huber accepted")
+	}
+}
+
+// TestShiftStartsAtMedianResidual: the starting shift of each domain is
+// the constant with the lowest absolute error of the bias model on the
+// training queries: moving it either way, or dropping it, errs more.
+func TestShiftStartsAtMedianResidual(t *testing.T) {
+	items := synth.Items(1, 20, 15)
+	cat, _ := models.NewCatalog(items, nil)
+	train := synth.Episodes(2, items, 30, 3, 6)
+	cfg := trainOpts(MAML, 0).Model
+	cfg.Shape = cat.Shape()
+	w := cfg.Init(5)
+	setDataInit(w, cat, train)
+	// Skew the values so that the median residual is not the mean's 0.
+	for i := range train {
+		for j := range train[i].Query {
+			train[i].Query[j].Norm = train[i].Query[j].Norm * train[i].Query[j].Norm * 3
+		}
+	}
+	setShifts(w, cat, train, 3)
+	di, bi, li, si := w.Index("domain_bias"), w.Index("item_bias"), w.Index("enc_lambda"), w.Index("domain_shift")
+	mae := func(d int32, shift float64) float64 {
+		var sum float64
+		n := 0
+		for _, e := range train {
+			if e.DomainIndex != d {
+				continue
+			}
+			off, mu := cat.ItemOff[d], float64(w.Values[di][d])
+			bu := 0.0
+			for _, x := range e.Support[:3] {
+				bu += float64(x.Norm) - mu - float64(w.Values[bi][off+x.Item])
+			}
+			bu /= 3 + math.Exp(float64(w.Values[li][d]))
+			for _, x := range e.Query {
+				sum += math.Abs(float64(x.Norm) - mu - float64(w.Values[bi][off+x.Item]) - bu - shift)
+				n++
+			}
+		}
+		return sum / float64(n)
+	}
+	for d := range cat.Domains {
+		s := float64(w.Values[si][d])
+		if s == 0 {
+			t.Fatalf("domain %d: shift left at 0 on skewed values", d)
+		}
+		best := mae(int32(d), s)
+		for _, other := range []float64{0, s - 0.01, s + 0.01} {
+			if m := mae(int32(d), other); m < best-1e-9 { // flat between the two middle values
+				t.Errorf("domain %d: shift %g errs %g, shift %g errs less (%g)", d, s, best, other, m)
+			}
+		}
+	}
+}
+
+// TestRelativeMAE: keep_best's score weighs every domain alike: a 10% gain
+// in a domain with small errors outweighs a 5% loss in one with large
+// errors, which the pooled MAE would not allow; a domain missing from
+// either side is left out.
+func TestRelativeMAE(t *testing.T) {
+	ref := map[string]float64{"a": 0.1, "b": 1.0, "c": 0.5}
+	now := map[string]float64{"a": 0.09, "b": 1.05}
+	got := relativeMAE([]string{"a", "b", "c"}, now, ref)
+	if want := (0.9 + 1.05) / 2; math.Abs(got-want) > 1e-12 {
+		t.Fatalf("relative MAE %g, want %g", got, want)
+	}
+	if !math.IsNaN(relativeMAE([]string{"c"}, now, ref)) {
+		t.Fatal("no shared domain: want NaN")
 	}
 }

@@ -188,10 +188,10 @@ func runTrain(env Env, name string) error {
 				best = c
 			}
 		}
-		perSeed[strconv.FormatUint(seed, 10)] = map[string]any{"exported_step": res.BestStep, "valid_mae": round(best.ValidMAE), "valid_mse": round(best.ValidMSE)}
+		perSeed[strconv.FormatUint(seed, 10)] = map[string]any{"exported_step": res.BestStep, "valid_mae": round(best.ValidMAE), "valid_mse": round(best.ValidMSE), "valid_rel_mae": round(best.ValidRel)}
 		maes = append(maes, best.ValidMAE)
 		for _, c := range res.Curve {
-			rows = append(rows, []string{strconv.FormatUint(seed, 10), strconv.Itoa(c.Step), num(c.TrainLoss), num(c.ValidMSE), num(c.ValidMAE)})
+			rows = append(rows, []string{strconv.FormatUint(seed, 10), strconv.Itoa(c.Step), num(c.TrainLoss), num(c.ValidMSE), num(c.ValidMAE), num(c.ValidRel)})
 		}
 	}
 	summary["seeds"] = perSeed
@@ -239,7 +239,7 @@ func writeCurve(path string, rows [][]string) error {
 		return err
 	}
 	w := csv.NewWriter(f)
-	w.Write([]string{"seed", "step", "train_loss", "valid_mse", "valid_mae"})
+	w.Write([]string{"seed", "step", "train_loss", "valid_mse", "valid_mae", "valid_rel_mae"})
 	w.WriteAll(rows)
 	if err := w.Error(); err != nil {
 		f.Close()
