@@ -163,13 +163,13 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 	st := NewState(w)
 	var curve []CurvePoint
 	var best *models.Weights
-	bestMAE, bestStep := math.Inf(1), 0
+	bestScore, bestStep := math.Inf(1), 0
 	lossSum, nLoss := 0.0, 0
 	fp := o.fingerprint()
 	if o.CheckpointDir != "" {
 		if ck, err := loadCheckpoint(o.CheckpointDir, fp); err == nil && ck.Steps <= o.Steps {
 			st, curve = ck.state(w.Specs), ck.Curve
-			bestMAE, bestStep = ck.BestMAE, ck.BestStep
+			bestScore, bestStep = ck.BestScore, ck.BestStep
 			lossSum, nLoss = ck.LossSum, ck.NLoss
 			if ck.Best != nil {
 				best = &models.Weights{Specs: w.Specs, Values: ck.Best}
@@ -200,8 +200,8 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 		// pooled one: pooled, the domains with many users and large errors
 		// decide, and a step that helps them while hurting a small domain
 		// (music, whose values spread least) would be kept.
-		if o.KeepBest && p.ValidRel < bestMAE {
-			bestMAE, bestStep, best = p.ValidRel, st.Steps, s.Weights(st)
+		if o.KeepBest && p.ValidRel < bestScore {
+			bestScore, bestStep, best = p.ValidRel, st.Steps, s.Weights(st)
 		}
 		return nil
 	}
@@ -243,7 +243,7 @@ func Train(b backends.Backend, cat *models.Catalog, train, valid []tasks.Episode
 				bv = best.Values
 			}
 			if err := saveCheckpoint(o.CheckpointDir, checkpoint{Fingerprint: fp, Steps: st.Steps, Curve: curve, Best: bv,
-				BestMAE: bestMAE, BestStep: bestStep, LossSum: lossSum, NLoss: nLoss}, st); err != nil {
+				BestScore: bestScore, BestStep: bestStep, LossSum: lossSum, NLoss: nLoss}, st); err != nil {
 				return nil, err
 			}
 		}
@@ -607,7 +607,7 @@ type checkpoint struct {
 	V           [][]float32
 	Curve       []CurvePoint
 	Best        [][]float32
-	BestMAE     float64
+	BestScore   float64 // keep_best's score of Best (CurvePoint.ValidRel)
 	BestStep    int
 	LossSum     float64 // training loss accumulated since the last curve point
 	NLoss       int
@@ -650,8 +650,8 @@ func loadCheckpoint(dir, fp string) (*checkpoint, error) {
 	if c.Fingerprint != fp {
 		return nil, fmt.Errorf("it was written with other options")
 	}
-	if c.BestMAE == 0 && c.Best == nil {
-		c.BestMAE = math.Inf(1)
+	if c.BestScore == 0 && c.Best == nil {
+		c.BestScore = math.Inf(1)
 	}
 	return &c, nil
 }
