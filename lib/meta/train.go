@@ -516,8 +516,6 @@ func fillBatch(b *Batch, cat *models.Catalog, train []tasks.Episode, pos [][]boo
 	return nil
 }
 
-// validate adapts to each validation task's first K support ratings and
-// returns the query MSE and MAE over all rated query entries.
 // relativeMAE is the mean over the domains of mae[d] / ref[d], in the
 // catalogue's order (so the sum is deterministic), over the domains both
 // have.
@@ -538,8 +536,9 @@ func relativeMAE(domains []string, mae, ref map[string]float64) float64 {
 	return sum / float64(n)
 }
 
-// validate returns the validation tasks' MSE and MAE after adaptation,
-// pooled over their query ratings, and the MAE of each domain.
+// validate adapts to each validation task's first K support ratings and
+// returns the query MSE and MAE pooled over all rated query entries, and
+// the MAE of each domain that has validation tasks.
 func validate(s *Stepper, st *State, cat *models.Catalog, valid []tasks.Episode, o Options) (mse, mae float64, domainMAE map[string]float64, err error) {
 	const chunk = 64
 	qn := max(o.EvalQuery, 1)
