@@ -29,6 +29,10 @@ type Config struct {
 	LODODomains       []string
 	CrossKs           []int
 	CrossPairs        []params.CrossPair
+	// Peers are the strong peers' grids (none when empty); Ablate the
+	// trained models also scored without their parts.
+	Peers  params.EvaluatePeers
+	Ablate []string
 }
 
 // ConfigFrom reads and checks the evaluation's settings.
@@ -40,6 +44,7 @@ func ConfigFrom(p *params.Params) (Config, error) {
 		RatingMin: e.Relevance.RatingMin, PlaycountTopShare: e.Relevance.PlaycountTopShare,
 		ShrinkageGrid: slices.Clone(e.ShrinkageGrid), LODODomains: slices.Clone(e.LODODomains),
 		CrossKs: sortedSet(e.CrossKs), CrossPairs: slices.Clone(p.Tasks.CrossDomain),
+		Peers: e.Peers, Ablate: slices.Clone(e.Ablate),
 	}
 	if err := c.validate(); err != nil {
 		return c, fmt.Errorf("params evaluate: %w", err)

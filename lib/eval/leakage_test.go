@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"github.com/crossrec/crossrec/lib/baselines"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -106,7 +107,7 @@ func TestOracleOfTrainingDataCannotBeatTheGlobalMean(t *testing.T) {
 	w := newWorld(300)
 	d := w.data(t, 200, 150)
 	oracle := NewOracle(d.Train)
-	gm := &GlobalMean{Mu: []float64{float64(oracle.mu)}}
+	gm := &baselines.GlobalMean{Mu: []float64{float64(oracle.mu)}}
 	for _, seed := range []uint64{1, 2} {
 		o, err := ColdStart(d, w.cfg, oracle, seed, w.cfg.SupportK)
 		if err != nil {

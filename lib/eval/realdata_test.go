@@ -2,6 +2,7 @@ package eval_test
 
 import (
 	"bytes"
+	"github.com/crossrec/crossrec/lib/baselines"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -57,6 +58,13 @@ func realArtifacts(t *testing.T) string {
 		// Baselines only: these tests check the harness, not trained
 		// models (CI's dvc repro --force checks the stage with them).
 		setYAML(&doc, []string{"evaluate", "models"}, []string{})
+		// The peers at one setting each (the grid search is the same code
+		// at any grid size): the stage runs twice below.
+		setYAML(&doc, []string{"evaluate", "peers"}, map[string]map[string][]float64{
+			"ease": {"lambda": {250}}, "itemknn": {"k": {100}, "shrink": {10}},
+			"rp3beta": {"alpha": {0.75}, "beta": {0.3}, "k": {100}}, "puresvd": {"factors": {64}},
+			"mf_foldin": {"factors": {8}, "lambda": {3}}, "knn_baseline": {"k": {10}, "shrink": {100}, "alpha": {1}},
+		})
 		out, err := yaml.Marshal(&doc)
 		if err != nil {
 			realErr = err
@@ -180,7 +188,7 @@ func TestRealTrainingOracleIsNoBetterThanTheGlobalMean(t *testing.T) {
 	for i := range mu {
 		mu[i] = float64(oracle.Mean())
 	}
-	gm := &eval.GlobalMean{Mu: mu}
+	gm := &baselines.GlobalMean{Mu: mu}
 	o, err := eval.ColdStart(d, cfg, oracle, cfg.Seeds[0], cfg.SupportK)
 	if err != nil {
 		t.Fatal(err)

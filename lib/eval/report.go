@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -66,13 +67,9 @@ func (r *runner) perUser(key cellKey, eps []int, pick func(*cell) map[int]float6
 	return out
 }
 
-func (r *runner) isBaseline(name string) bool {
-	switch name {
-	case GlobalMeanName, ItemMeanName, PopularityName, UserBiasName:
-		return true
-	}
-	return false
-}
+// isBaseline reports whether name is one of the harness's reference
+// scorers: a baseline or a strong peer (lib/baselines).
+func (r *runner) isBaseline(name string) bool { return r.own[name] }
 
 // generalisation computes the leave-one-domain-out score of every model
 // that has leave-one-out versions: for each held-out domain d, NDCG@10 on
@@ -132,6 +129,11 @@ func (r *runner) write(p Paths) error {
 		head[dom.Name] = models
 	}
 	gen, genDetail := r.generalisation()
+	// A peer is fitted on a domain's own training users: without them it
+	// has nothing to rank that domain by. Said in the table, not left blank.
+	for _, p := range r.peers {
+		gen[p] = map[string]any{"domains": 0, "can_rank_unseen_domain": 0}
+	}
 	head["domain_generalisation"] = gen
 	// MeLU states.
 	states := map[string]any{}
@@ -209,6 +211,7 @@ func (r *runner) write(p Paths) error {
 				tests[a+" vs "+b] = t
 			}
 		}
+		r.bestTests(dom.Name, eps, tests)
 		compare[dom.Name] = tests
 	}
 	if err := artifact.WriteJSON(p.Metrics, head); err != nil {
@@ -363,12 +366,56 @@ func (r *runner) report(genDetail map[string]any) map[string]any {
 			"temporal":     r.cfg.Temporal,
 			"paired_tests": "per-user values averaged over seeds; mean_diff = first model minus second",
 		},
-		"domains":         domains,
-		"baselines":       baselines,
-		"trained_models":  evaluated,
-		"model_dirs":      dirs,
-		"models_left_out": left,
-		"generalisation":  genDetail,
-		"inputs":          r.data.Inputs,
+		"domains":             domains,
+		"baselines":           baselines,
+		"trained_models":      evaluated,
+		"model_dirs":          dirs,
+		"models_left_out":     left,
+		"generalisation":      genDetail,
+		"peers":               r.peerTune,
+		"peers_unseen_domain": "a peer is fitted per domain on that domain's meta-train users; fitted without a domain it cannot rank it, so it has no leave-one-domain-out score",
+		"ablations":           r.ablations,
+		"inputs":              r.data.Inputs,
+	}
+}
+
+// bestTests adds the two comparisons a reader looks for first: the best
+// trained model against the best reference scorer (baseline or peer) on
+// NDCG@10, and the best trained model against the best reference scorer
+// with error metrics on MAE, "best" being the mean over seeds on this
+// domain's meta-test users at the default support size. Ablation rows and
+// leave-one-domain-out models are not candidates.
+func (r *runner) bestTests(domain string, eps []int, tests map[string]any) {
+	k := r.cfg.SupportK
+	pick := func(metric string, ref bool, lower bool) string {
+		best, bestV := "", math.NaN()
+		for _, m := range r.order[tableCold] {
+			if r.isBaseline(m) != ref || slices.Contains(r.ablations, m) {
+				continue
+			}
+			key := cellKey{tableCold, domain, m, k}
+			if r.cells[key] == nil || (metric == "mae" && r.cells[key][0].rankingOnly) {
+				continue
+			}
+			v, ok := r.combined(key)[metric]
+			if !ok || math.IsNaN(v) {
+				continue
+			}
+			if best == "" || (lower && v < bestV) || (!lower && v > bestV) {
+				best, bestV = m, v
+			}
+		}
+		return best
+	}
+	ndcg := func(c *cell) map[int]float64 { return c.userNDCG }
+	ae := func(c *cell) map[int]float64 { return c.userAE }
+	head := fmt.Sprintf("ndcg@%d", HeadK)
+	if a, b := pick(head, false, false), pick(head, true, false); a != "" && b != "" {
+		tests["best_ranking"] = map[string]any{"model": a, "reference": b,
+			head: Paired(r.perUser(cellKey{tableCold, domain, a, k}, eps, ndcg), r.perUser(cellKey{tableCold, domain, b, k}, eps, ndcg))}
+	}
+	if a, b := pick("mae", false, true), pick("mae", true, true); a != "" && b != "" {
+		tests["best_error"] = map[string]any{"model": a, "reference": b,
+			"abs_error": Paired(r.perUser(cellKey{tableCold, domain, a, k}, eps, ae), r.perUser(cellKey{tableCold, domain, b, k}, eps, ae))}
 	}
 }

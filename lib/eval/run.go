@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crossrec/crossrec/lib/artifact"
+	"github.com/crossrec/crossrec/lib/baselines"
 	"github.com/crossrec/crossrec/lib/recommend"
 	"github.com/crossrec/crossrec/lib/tasks"
 )
@@ -28,6 +29,11 @@ type Paths struct {
 
 	ColdCurve  string // CSV plot: cold-start metrics over the support size
 	CrossCurve string // CSV plot: cross-domain metrics over the support size
+
+	// Cost receives each peer's fit time and memory and each scorer's
+	// evaluation time: not a DVC output, as times differ run to run ("":
+	// not written).
+	Cost string
 }
 
 // Options are the evaluation's collaborators.
@@ -35,6 +41,10 @@ type Options struct {
 	Load    Loader           // trained-model loader; nil evaluates the baselines only
 	Lineage artifact.Lineage // lineage of predictions.parquet
 	Log     io.Writer        // progress lines; nil for none
+	// Variants returns the ablations of a trained model named in
+	// Config.Ablate (one seed's scorer), each scored as a model of its own
+	// under its Name(); nil scores no ablation.
+	Variants func(sc recommend.Scorer) ([]recommend.Scorer, error)
 	// RelDir shortens model folders for the report (relative to the
 	// repository root), so the report does not depend on where the
 	// repository is; nil keeps them as given.
@@ -86,6 +96,12 @@ type runner struct {
 	skip      map[string]string
 	relDir    func(string) string
 	modelsDir string
+	variants  func(sc recommend.Scorer) ([]recommend.Scorer, error)
+	own       map[string]bool // scorers of lib/baselines: the baselines and the peers
+	peers     []string        // the strong peers, in report order
+	peerTune  map[string]map[string]PeerChoice
+	cost      map[string]any
+	ablations []string // ablation rows of trained models
 }
 
 // Run evaluates the baselines and every trained model found under
@@ -116,7 +132,7 @@ func RunData(d *Data, p Paths, cfg Config, opt Options) error {
 			return fmt.Errorf("params evaluate.lodo_domains: %q is not a domain of the task files", name)
 		}
 	}
-	r.relDir, r.modelsDir = opt.RelDir, p.ModelsDir
+	r.relDir, r.modelsDir, r.variants = opt.RelDir, p.ModelsDir, opt.Variants
 	var shrink Shrinkage
 	if shrink, r.tuning, err = tune(r.data, &r.cfg); err != nil {
 		return err
@@ -135,16 +151,36 @@ func RunData(d *Data, p Paths, cfg Config, opt Options) error {
 			r.pred.w.Abort()
 			return fmt.Errorf("model %s: %w", entries[i].name, err)
 		}
-		r.logf("%s: %.1fs", entries[i].name, time.Since(t).Seconds())
+		secs := time.Since(t).Seconds()
+		r.logf("%s: %.1fs", entries[i].name, secs)
+		r.costOf(entries[i].name)["evaluate_seconds"] = round3(secs)
 	}
 	if err := r.pred.close(); err != nil {
 		return err
 	}
-	return r.write(p)
+	if err := r.write(p); err != nil {
+		return err
+	}
+	if p.Cost != "" {
+		r.cost["stage_seconds"] = round3(time.Since(start).Seconds())
+		return artifact.WriteJSON(p.Cost, r.cost)
+	}
+	return nil
+}
+
+// costOf is the cost record of one scorer.
+func (r *runner) costOf(name string) map[string]any {
+	c, ok := r.cost[name].(map[string]any)
+	if !ok {
+		c = map[string]any{}
+		r.cost[name] = c
+	}
+	return c
 }
 
 func newRunner(d *Data, cfg Config) *runner {
-	return &runner{cfg: cfg, data: d, eng: &engine{data: d, topN: cfg.topN()}, cells: map[cellKey][]*cell{}, order: map[string][]string{}}
+	return &runner{cfg: cfg, data: d, eng: &engine{data: d, topN: cfg.topN()}, cells: map[cellKey][]*cell{}, order: map[string][]string{},
+		own: map[string]bool{}, cost: map[string]any{}}
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -175,6 +211,28 @@ func (r *runner) entries(modelsDir string, load Loader, shrink Shrinkage) ([]ent
 	for _, sc := range base.Scorers() {
 		_, ro := sc.(RankingOnly)
 		out = append(out, entry{name: sc.Name(), own: true, rankingOnly: ro, scorers: perSeed(sc)})
+		r.own[sc.Name()] = true
+	}
+	// The strong peers, tuned on validation users (they never see a
+	// held-out user either: Train refuses any other episode).
+	t, err := baselines.NewTrain(r.data.Train, catalogue)
+	if err != nil {
+		return nil, err
+	}
+	peers, tuned, costs, err := r.tunePeers(base.UserBias, t)
+	if err != nil {
+		return nil, err
+	}
+	r.peerTune = tuned
+	for name, c := range costs {
+		pc := r.costOf(name)
+		pc["tune_seconds"], pc["fit_seconds"], pc["fit_peak_heap_mib"] = c.TuneSeconds, c.FitSeconds, c.PeakHeapMiB
+	}
+	for _, sc := range peers {
+		_, ro := sc.(RankingOnly)
+		out = append(out, entry{name: sc.Name(), own: true, rankingOnly: ro, scorers: perSeed(sc)})
+		r.own[sc.Name()] = true
+		r.peers = append(r.peers, sc.Name())
 	}
 	// Leave-one-domain-out baselines: refitted without the domain's
 	// training rows, so on that domain they fall back to what they know
@@ -200,7 +258,8 @@ func (r *runner) entries(modelsDir string, load Loader, shrink Shrinkage) ([]ent
 			out = append(out, entry{name: sc.Name() + LODOInfix + d, own: true, rankingOnly: ro, scorers: perSeed(sc), lodoBase: sc.Name(), lodoDomain: d})
 		}
 	}
-	reserved := []string{GlobalMeanName, ItemMeanName, PopularityName, UserBiasName, "chance"}
+	reserved := []string{GlobalMeanName, ItemMeanName, PopularityName, UserBiasName, "chance",
+		baselines.EASEName, baselines.ItemKNNName, baselines.RP3betaName, baselines.PureSVDName, baselines.MFName, baselines.KNNBaselineName}
 	for _, e := range out {
 		reserved = append(reserved, e.name)
 	}
@@ -213,6 +272,29 @@ func (r *runner) entries(modelsDir string, load Loader, shrink Shrinkage) ([]ent
 			ro = x.RankingOnly()
 		}
 		out = append(out, entry{name: t.name, rankingOnly: ro, scorers: t.scorers, lodoBase: t.lodoBase, lodoDomain: t.lodoDomain})
+		if !slices.Contains(r.cfg.Ablate, t.name) || r.variants == nil {
+			continue
+		}
+		// Ablations: the same weights without a part, per seed.
+		var vs [][]recommend.Scorer // per seed, per variant
+		for _, sc := range t.scorers {
+			v, err := r.variants(sc)
+			if err != nil {
+				return nil, fmt.Errorf("ablations of %s: %w", t.name, err)
+			}
+			vs = append(vs, v)
+		}
+		for vi := range vs[0] {
+			e := entry{name: vs[0][vi].Name()}
+			for si := range vs {
+				e.scorers = append(e.scorers, vs[si][vi])
+			}
+			if x, ok := e.scorers[0].(RankingOnly); ok {
+				e.rankingOnly = x.RankingOnly()
+			}
+			out = append(out, e)
+			r.ablations = append(r.ablations, e.name)
+		}
 	}
 	for name, why := range r.skip {
 		r.logf("model %s left out: %s", name, why)

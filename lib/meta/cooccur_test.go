@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -12,82 +11,6 @@ import (
 	"github.com/crossrec/crossrec/lib/synth"
 	"github.com/crossrec/crossrec/lib/tasks"
 )
-
-// randomUsers draws m users, each with a sorted set of distinct items of n.
-func randomUsers(seed uint64, m, n int) [][]int32 {
-	rng := rand.New(rand.NewPCG(seed, 0))
-	users := make([][]int32, m)
-	for u := range users {
-		for i := range n {
-			if rng.Float64() < 0.3 {
-				users[u] = append(users[u], int32(i))
-			}
-		}
-	}
-	return users
-}
-
-// scaledGram is A^T A for the binary user-item matrix with columns scaled
-// by 1/sqrt(count), computed densely.
-func scaledGram(users [][]int32, n int) *mat.Dense {
-	a := mat.NewDense(len(users), n, nil)
-	count := make([]float64, n)
-	for _, u := range users {
-		for _, i := range u {
-			count[i]++
-		}
-	}
-	for r, u := range users {
-		for _, i := range u {
-			a.Set(r, int(i), 1/math.Sqrt(count[i]))
-		}
-	}
-	var g mat.Dense
-	g.Mul(a.T(), a)
-	return &g
-}
-
-// TestItemFactorsRecoverGram: at full rank F F^T is the scaled Gram matrix
-// (the items' cosine similarities); at rank 4 it is the best rank-4
-// approximation, the one an exact eigendecomposition gives.
-func TestItemFactorsRecoverGram(t *testing.T) {
-	const n = 12
-	users := randomUsers(7, 40, n)
-	g := scaledGram(users, n)
-	for i := range n {
-		if math.Abs(g.At(i, i)-1) > 1e-12 {
-			t.Fatalf("gram diagonal %d = %g, want 1 (cosine of an item with itself)", i, g.At(i, i))
-		}
-	}
-	var eig mat.EigenSym
-	if !eig.Factorize(mat.NewSymDense(n, g.RawMatrix().Data), true) {
-		t.Fatal("eigen decomposition failed")
-	}
-	vals := eig.Values(nil)
-	var vecs mat.Dense
-	eig.VectorsTo(&vecs)
-	for _, r := range []int{n, 4} {
-		f := itemFactors(users, n, r)
-		var got mat.Dense
-		got.Mul(f, f.T())
-		want := mat.NewDense(n, n, nil)
-		for k := n - r; k < n; k++ { // the r largest eigenpairs
-			for i := range n {
-				for j := range n {
-					want.Set(i, j, want.At(i, j)+vals[k]*vecs.At(i, k)*vecs.At(j, k))
-				}
-			}
-		}
-		var diff mat.Dense
-		diff.Sub(&got, want)
-		if e := mat.Norm(&diff, math.Inf(1)); e > 1e-6 {
-			t.Errorf("rank %d: |F F^T - best rank-%d Gram| = %g", r, r, e)
-		}
-	}
-	if itemFactors(nil, n, 4) != nil {
-		t.Error("no interactions: want nil factors")
-	}
-}
 
 // TestCooccurrenceWeightIsTuned: items form two groups that users never
 // mix, the second group five times as popular. Validation users of the

@@ -47,6 +47,7 @@ type Model struct {
 
 	mu_   sync.Mutex
 	items map[int32]*domainItems
+	table *tasks.ItemTable // what the model was built over (ablations rebuild on it)
 }
 
 // domainItems is a domain's item side, computed once.
@@ -73,7 +74,7 @@ func NewModel(name string, b backends.Backend, cfg Config, w *Weights, items *ta
 		return nil, err
 	}
 	m := &Model{name: name, cfg: cfg, cat: cat, backend: b, specs: cfg.Vars(), host: map[string][]float32{},
-		fast: cfg.FastNames(), items: map[int32]*domainItems{}}
+		fast: cfg.FastNames(), items: map[int32]*domainItems{}, table: items}
 	for i, s := range m.specs {
 		m.vars = append(m.vars, tensors.FromFlatDataAndDimensions(w.Values[i], s.Dims...))
 		m.host[s.Name] = w.Values[i]

@@ -142,6 +142,64 @@ type Evaluate struct {
 	// Models names the trained models (folders of artifacts/models) to
 	// score beside the baselines; empty scores the baselines only.
 	Models []string `yaml:"models"`
+	// Peers are the hyperparameter grids of the strong peers (EASE,
+	// ItemKNN, RP3beta, PureSVD, the MF fold-in, KNNBaseline), each tuned
+	// per domain on meta-validation users; an empty section scores none.
+	Peers EvaluatePeers `yaml:"peers"`
+	// Ablate names trained models that are also scored without their
+	// parts: <name>-rank-term (the fitted ranking term alone, no network)
+	// and <name>-no-inner (the trained network without the inner loop).
+	Ablate []string `yaml:"ablate"`
+}
+
+// EvaluatePeers holds each peer's grid; lib/baselines documents the
+// models and lib/eval the coordinate search over the grids.
+type EvaluatePeers struct {
+	EASE        PeerEASE        `yaml:"ease"`
+	ItemKNN     PeerItemKNN     `yaml:"itemknn"`
+	RP3beta     PeerRP3beta     `yaml:"rp3beta"`
+	PureSVD     PeerPureSVD     `yaml:"puresvd"`
+	MF          PeerMF          `yaml:"mf_foldin"`
+	KNNBaseline PeerKNNBaseline `yaml:"knn_baseline"`
+}
+
+// PeerEASE: the ridge lambda of EASE.
+type PeerEASE struct {
+	Lambda []float64 `yaml:"lambda"`
+}
+
+// PeerItemKNN: neighbours per item and the similarity shrinkage.
+type PeerItemKNN struct {
+	K      []int     `yaml:"k"`
+	Shrink []float64 `yaml:"shrink"`
+}
+
+// PeerRP3beta: the walk's exponent alpha, the popularity penalty beta and
+// the out-links kept per item.
+type PeerRP3beta struct {
+	Alpha []float64 `yaml:"alpha"`
+	Beta  []float64 `yaml:"beta"`
+	K     []int     `yaml:"k"`
+}
+
+// PeerPureSVD: the number of factors.
+type PeerPureSVD struct {
+	Factors []int `yaml:"factors"`
+}
+
+// PeerMF: factors and the factors' ridge (the biases' ridges are the
+// tuned user-bias baseline's).
+type PeerMF struct {
+	Factors []int     `yaml:"factors"`
+	Lambda  []float64 `yaml:"lambda"`
+}
+
+// PeerKNNBaseline: neighbours among the support, the similarity
+// shrinkage and the correction's shrinkage alpha.
+type PeerKNNBaseline struct {
+	K      []int     `yaml:"k"`
+	Shrink []float64 `yaml:"shrink"`
+	Alpha  []float64 `yaml:"alpha"`
 }
 
 // EvaluateRelevance is the relevance rule, per value kind of a domain.

@@ -29,6 +29,9 @@ const (
 	EvalCompare     = "artifacts/evaluate/compare.json"
 	EvalColdCurve   = "plots/evaluate/cold_start.csv"
 	EvalCrossCurve  = "plots/evaluate/cross_domain.csv"
+	// EvalCost holds fit and scoring times and memory: not a DVC output,
+	// since they differ run to run.
+	EvalCost = "metrics/evaluate_cost.json"
 )
 
 // evalSections are the params sections evaluate reads: the split fixes
@@ -46,7 +49,7 @@ func evaluateStage(trained []string) Stage {
 	}
 	return Stage{
 		Name: "evaluate",
-		Deps: deps(in, code("evaluate", "eval", "metrics", "models", "backend", "fastgrad", "recommend", "tasks", "normalize", "split")),
+		Deps: deps(in, code("evaluate", "eval", "baselines", "metrics", "models", "backend", "fastgrad", "recommend", "tasks", "normalize", "split")),
 		// The curve CSVs are plain outputs (cache: false in dvc.yaml), drawn
 		// by the top-level plot definitions: declared as stage plots, DVC
 		// would also draw each with its default template.
@@ -114,8 +117,8 @@ func runEvaluate(env Env) error {
 		TasksDir: env.Path(TasksDir), Scalers: env.Path(Scalers), ModelsDir: modelsDir,
 		Metrics: env.Path(EvalMetrics), States: env.Path(EvalStates), Cross: env.Path(EvalCross), Compare: env.Path(EvalCompare),
 		Report: env.Path(EvalReport), Predictions: env.Path(EvalPredictions),
-		ColdCurve: env.Path(EvalColdCurve), CrossCurve: env.Path(EvalCrossCurve),
-	}, cfg, eval.Options{Load: load, Lineage: l, Log: os.Stderr, RelDir: func(abs string) string {
+		ColdCurve: env.Path(EvalColdCurve), CrossCurve: env.Path(EvalCrossCurve), Cost: env.Path(EvalCost),
+	}, cfg, eval.Options{Load: load, Lineage: l, Log: os.Stderr, Variants: models.Ablations, RelDir: func(abs string) string {
 		if r, err := filepath.Rel(env.Root, abs); err == nil {
 			return filepath.ToSlash(r)
 		}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/crossrec/crossrec/lib/artifact"
 	"github.com/crossrec/crossrec/lib/backend"
-	"github.com/crossrec/crossrec/lib/eval"
+	"github.com/crossrec/crossrec/lib/baselines"
 	"github.com/crossrec/crossrec/lib/fastgrad"
 	"github.com/crossrec/crossrec/lib/meta"
 	"github.com/crossrec/crossrec/lib/models"
@@ -44,7 +44,7 @@ func trainStages(root string) []Stage {
 	for _, name := range names {
 		out = append(out, Stage{
 			Name:    "train@" + name,
-			Deps:    deps([]string{TasksDir}, code("train", "models", "meta", "backend", "fastgrad", "tasks", "recommend", "eval", "metrics", "normalize", "split")),
+			Deps:    deps([]string{TasksDir}, code("train", "models", "meta", "baselines", "backend", "fastgrad", "tasks", "recommend", "eval", "metrics", "normalize", "split")),
 			Outs:    []string{ModelsDir + "/" + name},
 			Metrics: []string{TrainMetrics + "/" + name + ".json"},
 			Plots:   []string{TrainPlotsDir + "/" + name + ".csv"},
@@ -126,7 +126,7 @@ func runTrain(env Env, name string) error {
 	// The biases start at the evaluation's user-bias baseline, tuned on
 	// the meta-validation users as the evaluation tunes it.
 	catalogue := slices.Clone(cat.Items)
-	ub, _, err := eval.TuneUserBias(meta.FilterDomain(train, run.ExcludeDomain), meta.FilterDomain(valid, run.ExcludeDomain), catalogue, p.Train.BiasGrid, p.Split.SupportK)
+	ub, _, err := baselines.TuneUserBias(meta.FilterDomain(train, run.ExcludeDomain), meta.FilterDomain(valid, run.ExcludeDomain), catalogue, p.Train.BiasGrid, p.Split.SupportK)
 	if err != nil {
 		return fmt.Errorf("%s: bias init: %w", stage, err)
 	}
