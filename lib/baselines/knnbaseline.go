@@ -143,35 +143,31 @@ func (m *KNNBaseline) Score(domain int32, support []tasks.Rated, cands []int32) 
 	}
 	bu := res / (m.Base.LambdaU[domain] + float64(len(support)))
 	mu, bi := m.Base.Mu[domain], m.Base.Bi[domain]
-	// The support's residuals against the baseline, by item.
-	e := map[int32]float64{}
+	// The support's residuals against the baseline, by item (dense: the
+	// candidates' neighbour lists are walked once per candidate).
+	rows0 := len(rows)
+	e := make([]float64, rows0)
+	in := make([]bool, rows0)
 	for _, x := range support {
-		e[x.Item] = float64(x.Norm) - mu - bi[x.Item] - bu
+		e[x.Item], in[x.Item] = float64(x.Norm)-mu-bi[x.Item]-bu, true
 	}
 	k, alpha := m.K[domain], m.Alpha[domain]
-	type nb struct {
-		s, e float64
-	}
-	var found []nb
 	for c, j := range cands {
-		found = found[:0]
+		num, den, found := 0.0, alpha, 0
 		for _, ed := range rows[j] {
-			if r, ok := e[ed.to]; ok {
-				found = append(found, nb{float64(ed.w), r})
-				if len(found) == k {
-					break // stored most similar first: these are the top k
-				}
+			if !in[ed.to] {
+				continue
+			}
+			// Stored most similar first: the first k found are the top k.
+			num += float64(ed.w) * e[ed.to]
+			den += float64(ed.w)
+			if found++; found == k {
+				break
 			}
 		}
-		if len(found) == 0 {
-			continue
+		if found > 0 {
+			base[c] += float32(num / den)
 		}
-		num, den := 0.0, alpha
-		for _, f := range found {
-			num += f.s * f.e
-			den += f.s
-		}
-		base[c] += float32(num / den)
 	}
 	return base, nil
 }
