@@ -1,8 +1,11 @@
 package baselines
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -128,13 +131,32 @@ func (m *MF) FitMF(t *Train, d, f int, lambda, lambdaI, lambdaU float64, seed ui
 	}
 	p := make([]float64, nu*f)
 	bi, bu := make([]float64, n), make([]float64, nu)
-	rs := newRidgeSolve(f)
-	var rows [][]float64
-	var y []float64
+	// Each user's (then each item's) solve reads only the other side's
+	// factors, so the solves of one half-sweep run in parallel, each
+	// worker on its own stripe, with the same result as in order.
+	workers := runtime.GOMAXPROCS(0)
+	half := func(n int, solve func(rs *ridgeSolve, rows [][]float64, y []float64, i int) error) error {
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				rs := newRidgeSolve(f)
+				var rows [][]float64
+				var y []float64
+				for i := w; i < n; i += workers {
+					if err := solve(rs, rows[:0], y[:0], i); err != nil {
+						errs[w] = err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
 	for range mfSweeps {
-		for u, os := range byUser {
-			rows, y = rows[:0], y[:0]
-			for _, o := range os {
+		err := half(nu, func(rs *ridgeSolve, rows [][]float64, y []float64, u int) error {
+			for _, o := range byUser[u] {
 				rows = append(rows, q[int(o.other)*f:(int(o.other)+1)*f])
 				y = append(y, o.r-mu-bi[o.other])
 			}
@@ -144,14 +166,17 @@ func (m *MF) FitMF(t *Train, d, f int, lambda, lambdaI, lambdaU float64, seed ui
 			}
 			copy(p[u*f:(u+1)*f], x[:f])
 			bu[u] = x[f]
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		for i, os := range byItem {
-			if len(os) == 0 {
+		err = half(n, func(rs *ridgeSolve, rows [][]float64, y []float64, i int) error {
+			if len(byItem[i]) == 0 {
 				clear(q[i*f : (i+1)*f])
-				continue
+				return nil
 			}
-			rows, y = rows[:0], y[:0]
-			for _, o := range os {
+			for _, o := range byItem[i] {
 				rows = append(rows, p[int(o.other)*f:(int(o.other)+1)*f])
 				y = append(y, o.r-mu-bu[o.other])
 			}
@@ -161,6 +186,10 @@ func (m *MF) FitMF(t *Train, d, f int, lambda, lambdaI, lambdaU float64, seed ui
 			}
 			copy(q[i*f:(i+1)*f], x[:f])
 			bi[i] = x[f]
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	m.Factors[d], m.Lambda[d], m.LambdaI[d], m.LambdaU[d] = f, lambda, lambdaI, lambdaU
