@@ -146,7 +146,12 @@ func (r *runner) tunePeers(ub *baselines.UserBias, t *baselines.Train) ([]recomm
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("peer %s on %s: %w", name, dom.Name, err)
 			}
-			// Refit at the chosen setting, measured.
+			// Refit at the chosen setting from nothing (the search's caches
+			// freed first), measured: what fitting this peer costs a user
+			// who knows the setting.
+			if sp.done != nil {
+				sp.done(d)
+			}
 			secs, peak, err := measure(func() error { return sp.fit(d, best) })
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("peer %s on %s: %w", name, dom.Name, err)
