@@ -80,7 +80,7 @@ func invert(rows [][]edge, nSrc, k int) *itemGraph {
 	return g
 }
 
-// SetDomain installs domain d's neighbour lists at k neighbours.
+// setDomain installs domain d's neighbour lists at k neighbours.
 func (m *ItemKNN) setDomain(d int, rows [][]edge, k int, shrink float64) {
 	m.K[d], m.Shrink[d] = k, shrink
 	m.dom[d] = invert(rows, len(rows), k)

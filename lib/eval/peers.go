@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,10 +30,9 @@ type PeerChoice struct {
 // PeerCost is what fitting a peer cost (not a DVC output: times and memory
 // differ from run to run).
 type PeerCost struct {
-	TuneSeconds float64            `json:"tune_seconds"`               // the whole search, every domain
-	FitSeconds  map[string]float64 `json:"fit_seconds"`                // one fit at the chosen setting, per domain
-	PeakHeapMiB map[string]float64 `json:"fit_peak_heap_mib"`          // heap growth during that fit, per domain
-	ScoreSecs   float64            `json:"evaluate_seconds,omitempty"` // scoring every protocol and seed
+	TuneSeconds float64            `json:"tune_seconds"`      // the whole search, every domain
+	FitSeconds  map[string]float64 `json:"fit_seconds"`       // one fit at the chosen setting, per domain
+	PeakHeapMiB map[string]float64 `json:"fit_peak_heap_mib"` // peak heap growth during that fit, uncollected garbage included, per domain
 }
 
 // peerDim is one hyperparameter and its grid.
@@ -319,20 +317,4 @@ func measure(f func() error) (float64, float64, error) {
 		peak.Store(v)
 	}
 	return secs, max(float64(peak.Load())-base, 0) / (1 << 20), err
-}
-
-// paramString formats a choice for logs.
-func paramString(p map[string]float64) string {
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range p {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	s := ""
-	for _, k := range keys {
-		s += k + "=" + strconv.FormatFloat(p[k], 'g', -1, 64) + " "
-	}
-	return s
 }
