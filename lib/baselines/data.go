@@ -139,6 +139,27 @@ func checkDomain(name string, domain int32, n int) error {
 	return nil
 }
 
+// fitted returns a peer's state for domain, or an error when the domain
+// is out of range or was not fitted (it had no training users: a peer
+// fitted per domain has nothing to rank an unseen domain by).
+func fitted[T any](name string, dom []*T, domain int32) (*T, error) {
+	if err := checkDomain(name, domain, len(dom)); err != nil {
+		return nil, err
+	}
+	if dom[domain] == nil {
+		return nil, fmt.Errorf("%s: domain %d had no training users: it cannot rank a domain it was not fitted on", name, domain)
+	}
+	return dom[domain], nil
+}
+
+// checkRequest refuses support or candidate items outside a catalogue of n.
+func checkRequest(name string, domain int32, n int, support, cands []int32) error {
+	if err := checkItems(name, "support", domain, n, support); err != nil {
+		return err
+	}
+	return checkItems(name, "candidate", domain, n, cands)
+}
+
 // checkItems refuses support or candidate indices outside a catalogue of n.
 func checkItems(name, what string, domain int32, n int, items []int32) error {
 	for _, i := range items {

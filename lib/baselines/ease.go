@@ -171,18 +171,12 @@ func (e *EASE) FitEASE(t *Train, d int, lambda float64) error {
 
 // Score implements recommend.Scorer.
 func (e *EASE) Score(domain int32, support []tasks.Rated, cands []int32) ([]float32, error) {
-	if err := checkDomain(EASEName, domain, len(e.dom)); err != nil {
+	d, err := fitted(EASEName, e.dom, domain)
+	if err != nil {
 		return nil, err
-	}
-	d := e.dom[domain]
-	if d == nil {
-		return nil, fmt.Errorf("%s: domain %d had no training users: EASE cannot rank a domain it was not fitted on", EASEName, domain)
 	}
 	s := supportItems(support)
-	if err := checkItems(EASEName, "support", domain, d.n, s); err != nil {
-		return nil, err
-	}
-	if err := checkItems(EASEName, "candidate", domain, d.n, cands); err != nil {
+	if err := checkRequest(EASEName, domain, d.n, s, cands); err != nil {
 		return nil, err
 	}
 	out := make([]float32, len(cands))

@@ -1,7 +1,6 @@
 package baselines
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/crossrec/crossrec/lib/tasks"
@@ -153,13 +152,7 @@ func jointKNN(t *Train, src, tgt, k int, shrink float64) *crossGraph {
 }
 
 func (m *ItemKNN) graph(domain int32) (*itemGraph, error) {
-	if err := checkDomain(ItemKNNName, domain, len(m.dom)); err != nil {
-		return nil, err
-	}
-	if m.dom[domain] == nil {
-		return nil, fmt.Errorf("%s: domain %d had no training users: ItemKNN cannot rank a domain it was not fitted on", ItemKNNName, domain)
-	}
-	return m.dom[domain], nil
+	return fitted(ItemKNNName, m.dom, domain)
 }
 
 // Score implements recommend.Scorer.
@@ -169,10 +162,7 @@ func (m *ItemKNN) Score(domain int32, support []tasks.Rated, cands []int32) ([]f
 		return nil, err
 	}
 	s := supportItems(support)
-	if err := checkItems(ItemKNNName, "support", domain, g.n, s); err != nil {
-		return nil, err
-	}
-	if err := checkItems(ItemKNNName, "candidate", domain, g.n, cands); err != nil {
+	if err := checkRequest(ItemKNNName, domain, g.n, s, cands); err != nil {
 		return nil, err
 	}
 	return g.score(s, cands), nil

@@ -133,15 +133,15 @@ func (m *KNNBaseline) Score(domain int32, support []tasks.Rated, cands []int32) 
 	if rows == nil {
 		return nil, fmt.Errorf("%s: domain %d had no training users: it cannot serve a domain it was not fitted on", KNNBaselineName, domain)
 	}
-	base, err := m.Base.Score(domain, support, cands)
-	if err != nil {
-		return nil, err
-	}
 	res, err := m.Base.residual(domain, support)
 	if err != nil {
 		return nil, err
 	}
 	bu := res / (m.Base.LambdaU[domain] + float64(len(support)))
+	base, err := m.Base.predict(domain, bu, cands)
+	if err != nil {
+		return nil, err
+	}
 	mu, bi := m.Base.Mu[domain], m.Base.Bi[domain]
 	// The support's residuals against the baseline, by item (dense: the
 	// candidates' neighbour lists are walked once per candidate).

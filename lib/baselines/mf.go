@@ -217,17 +217,11 @@ func (d *mfDomain) foldIn(support []tasks.Rated) ([]float64, float64, error) {
 
 // Score implements recommend.Scorer.
 func (m *MF) Score(domain int32, support []tasks.Rated, cands []int32) ([]float32, error) {
-	if err := checkDomain(MFName, domain, len(m.dom)); err != nil {
+	d, err := fitted(MFName, m.dom, domain)
+	if err != nil {
 		return nil, err
 	}
-	d := m.dom[domain]
-	if d == nil {
-		return nil, fmt.Errorf("%s: domain %d had no training users: the factorisation cannot serve a domain it was not fitted on", MFName, domain)
-	}
-	if err := checkItems(MFName, "support", domain, d.n, supportItems(support)); err != nil {
-		return nil, err
-	}
-	if err := checkItems(MFName, "candidate", domain, d.n, cands); err != nil {
+	if err := checkRequest(MFName, domain, d.n, supportItems(support), cands); err != nil {
 		return nil, err
 	}
 	p, bu, err := d.foldIn(support)

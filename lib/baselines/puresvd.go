@@ -72,18 +72,12 @@ func (m *PureSVD) FitPureSVD(t *Train, d, f int) error {
 
 // Score implements recommend.Scorer.
 func (m *PureSVD) Score(domain int32, support []tasks.Rated, cands []int32) ([]float32, error) {
-	if err := checkDomain(PureSVDName, domain, len(m.dom)); err != nil {
+	d, err := fitted(PureSVDName, m.dom, domain)
+	if err != nil {
 		return nil, err
-	}
-	d := m.dom[domain]
-	if d == nil {
-		return nil, fmt.Errorf("%s: domain %d had no training users: PureSVD cannot rank a domain it was not fitted on", PureSVDName, domain)
 	}
 	s := supportItems(support)
-	if err := checkItems(PureSVDName, "support", domain, d.n, s); err != nil {
-		return nil, err
-	}
-	if err := checkItems(PureSVDName, "candidate", domain, d.n, cands); err != nil {
+	if err := checkRequest(PureSVDName, domain, d.n, s, cands); err != nil {
 		return nil, err
 	}
 	u := make([]float32, d.f)

@@ -1,7 +1,6 @@
 package baselines
 
 import (
-	"fmt"
 	"math"
 	"slices"
 
@@ -85,18 +84,12 @@ func (m *RP3beta) FitRP3beta(t *Train, d int, alpha, beta float64, k int) {
 
 // Score implements recommend.Scorer.
 func (m *RP3beta) Score(domain int32, support []tasks.Rated, cands []int32) ([]float32, error) {
-	if err := checkDomain(RP3betaName, domain, len(m.dom)); err != nil {
+	g, err := fitted(RP3betaName, m.dom, domain)
+	if err != nil {
 		return nil, err
-	}
-	g := m.dom[domain]
-	if g == nil {
-		return nil, fmt.Errorf("%s: domain %d had no training users: RP3beta cannot rank a domain it was not fitted on", RP3betaName, domain)
 	}
 	s := supportItems(support)
-	if err := checkItems(RP3betaName, "support", domain, g.n, s); err != nil {
-		return nil, err
-	}
-	if err := checkItems(RP3betaName, "candidate", domain, g.n, cands); err != nil {
+	if err := checkRequest(RP3betaName, domain, g.n, s, cands); err != nil {
 		return nil, err
 	}
 	return g.score(s, cands), nil
