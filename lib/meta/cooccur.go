@@ -94,28 +94,12 @@ func setRankItems(w *models.Weights, cat *models.Catalog, train, valid []tasks.E
 }
 
 // cooccurNDCG is the mean NDCG@10 over tasks of the score base_i + c *
-// F_i . mean(F over the first k support items), ranking every item of the
-// domain outside the task's support, with the query's positives (see
-// positives) relevant. Tasks without a positive are skipped.
+// F_i . mean(F over the first k support items) (RankNDCG).
 func cooccurNDCG(f *mat.Dense, base []float64, eps []tasks.Episode, k int, c float64) float64 {
-	const cut = 10
 	n, r := f.Dims()
 	fd := f.RawMatrix()
-	pos := positives(eps)
 	taste := make([]float64, r)
-	score := make([]float64, n)
-	sum, users := 0.0, 0
-	for t, e := range eps {
-		relevant := map[int32]bool{}
-		for j, x := range e.Query {
-			if pos[t][j] {
-				relevant[x.Item] = true
-			}
-		}
-		support := e.Support[:min(k, len(e.Support))]
-		if len(relevant) == 0 || len(support) == 0 {
-			continue
-		}
+	return RankNDCG(eps, k, n, func(support []tasks.Rated, score []float64) {
 		clear(taste)
 		for _, x := range support {
 			for j, v := range fd.Data[int(x.Item)*fd.Stride:][:r] {
@@ -129,17 +113,44 @@ func cooccurNDCG(f *mat.Dense, base []float64, eps []tasks.Episode, k int, c flo
 			}
 			score[i] = base[i] + c*dot
 		}
+	})
+}
+
+// RankNDCG is the trainers' model-selection score on meta-validation
+// users: the mean NDCG@10 over tasks of score, which fills the scores of
+// a domain's n items for a user known by the first k support items,
+// ranking every item outside the task's support, with the query's
+// positives (see positives) relevant. Tasks without a positive or a
+// support are skipped. It needs nothing the evaluation decides, so a
+// train stage does not depend on the evaluation's settings.
+func RankNDCG(eps []tasks.Episode, k, n int, score func(support []tasks.Rated, score []float64)) float64 {
+	const cut = 10
+	pos := positives(eps)
+	scores := make([]float64, n)
+	sum, users := 0.0, 0
+	for t, e := range eps {
+		relevant := map[int32]bool{}
+		for j, x := range e.Query {
+			if pos[t][j] {
+				relevant[x.Item] = true
+			}
+		}
+		support := e.Support[:min(k, len(e.Support))]
+		if len(relevant) == 0 || len(support) == 0 {
+			continue
+		}
+		score(support, scores)
 		for _, x := range e.Support {
-			score[x.Item] = math.Inf(-1)
+			scores[x.Item] = math.Inf(-1)
 		}
 		// The top cut items, best first, ties to the smaller index.
 		top := make([]int, 0, cut+1)
 		for i := range n {
-			if len(top) == cut && score[i] <= score[top[cut-1]] {
+			if len(top) == cut && scores[i] <= scores[top[cut-1]] {
 				continue
 			}
 			at := len(top)
-			for at > 0 && score[i] > score[top[at-1]] {
+			for at > 0 && scores[i] > scores[top[at-1]] {
 				at--
 			}
 			top = slices.Insert(top, at, i)

@@ -48,6 +48,16 @@ func Save(dir string, h Header, w *Weights, lineage artifact.Lineage) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save %s: %w", dir, err)
 	}
+	if err := WriteWeights(filepath.Join(dir, WeightsFile), w, lineage); err != nil {
+		return err
+	}
+	return artifact.WriteJSON(filepath.Join(dir, HeaderFile), h)
+}
+
+// WriteWeights writes a weights file: one row per parameter (name, dims,
+// values), the lineage and content hash in the schema metadata. Every
+// model of the project exports its parameters this way.
+func WriteWeights(path string, w *Weights, lineage artifact.Lineage) error {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, weightsSchema)
 	defer b.Release()
 	names := b.Field(0).(*array.StringBuilder)
@@ -64,10 +74,8 @@ func Save(dir string, h Header, w *Weights, lineage artifact.Lineage) error {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	if _, err := artifact.WriteArrow(filepath.Join(dir, WeightsFile), rec, lineage); err != nil {
-		return err
-	}
-	return artifact.WriteJSON(filepath.Join(dir, HeaderFile), h)
+	_, err := artifact.WriteArrow(path, rec, lineage)
+	return err
 }
 
 // checkWeights verifies w holds exactly the config's parameters.
@@ -106,19 +114,34 @@ func ReadExport(dir string) (*Header, *Weights, error) {
 		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, HeaderFile), err)
 	}
 	path := filepath.Join(dir, WeightsFile)
-	rec, _, err := artifact.ReadArrow(path)
+	w, err := ReadWeights(path)
 	if err != nil {
 		return nil, nil, err
 	}
+	want := h.Config.Vars()
+	if err := checkWeights(&h.Config, w); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	w.Specs = want
+	return &h, w, nil
+}
+
+// ReadWeights reads a weights file written by WriteWeights, its content
+// hash verified.
+func ReadWeights(path string) (*Weights, error) {
+	rec, _, err := artifact.ReadArrow(path)
+	if err != nil {
+		return nil, err
+	}
 	defer rec.Release()
 	if rec.NumCols() != 3 {
-		return nil, nil, fmt.Errorf("%s: not a weights file", path)
+		return nil, fmt.Errorf("%s: not a weights file", path)
 	}
 	names, ok1 := rec.Column(0).(*array.String)
 	dims, ok2 := rec.Column(1).(*array.List)
 	vals, ok3 := rec.Column(2).(*array.List)
 	if !ok1 || !ok2 || !ok3 {
-		return nil, nil, fmt.Errorf("%s: not a weights file (columns name, dims, values)", path)
+		return nil, fmt.Errorf("%s: not a weights file (columns name, dims, values)", path)
 	}
 	dv := dims.ListValues().(*array.Int32)
 	vv := vals.ListValues().(*array.Float32)
@@ -133,12 +156,7 @@ func ReadExport(dir string) (*Header, *Weights, error) {
 		w.Specs = append(w.Specs, s)
 		w.Values = append(w.Values, slices.Clone(vv.Float32Values()[a:b]))
 	}
-	want := h.Config.Vars()
-	if err := checkWeights(&h.Config, w); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	w.Specs = want
-	return &h, w, nil
+	return w, nil
 }
 
 // SeedPrefix names the folders of a model trained with several seeds:

@@ -250,9 +250,26 @@ type Train struct {
 	Negatives int `yaml:"negatives"`
 	// Model is the architecture and adaptation every entry starts from.
 	Model TrainModel `yaml:"model"`
+	// VAE is the Mult-VAE's architecture and training (arch multvae).
+	VAE TrainVAE `yaml:"vae"`
 	// Models names the runs; each may override the method and a few
 	// knobs of Model.
 	Models map[string]TrainRun `yaml:"models"`
+}
+
+// TrainVAE is Mult-VAE (Liang et al., WWW 2018), trained per domain on
+// the meta-train users' item sets: lib/vae.
+type TrainVAE struct {
+	Hidden        int     `yaml:"hidden"`         // encoder hidden width (the paper: 600)
+	Latent        int     `yaml:"latent"`         // latent width (the paper: 200)
+	DecoderHidden int     `yaml:"decoder_hidden"` // decoder hidden width; 0: a linear decoder
+	Dropout       float64 `yaml:"dropout"`        // input dropout (the paper: 0.5)
+	BetaCap       float64 `yaml:"beta_cap"`       // KL weight cap (the paper: 0.2)
+	AnnealEpochs  int     `yaml:"anneal_epochs"`  // the KL weight grows linearly to the cap over these epochs
+	Epochs        int     `yaml:"epochs"`
+	Batch         int     `yaml:"batch"`      // users per update
+	LR            float64 `yaml:"lr"`         // Adam step size
+	EvalEvery     int     `yaml:"eval_every"` // epochs between validation points
 }
 
 // TrainModel is the shared architecture and inner loop.
@@ -279,7 +296,7 @@ type TrainModel struct {
 
 // TrainRun is one entry of train.models.
 type TrainRun struct {
-	Arch string `yaml:"arch"` // fcnn | ncf
+	Arch string `yaml:"arch"` // fcnn | ncf | multvae (train.vae)
 	// Method: joint (plain training, fine-tuned on the support at test
 	// time), maml, reptile.
 	Method     string `yaml:"method"`

@@ -13,6 +13,7 @@ import (
 	"github.com/crossrec/crossrec/lib/recommend"
 	"github.com/crossrec/crossrec/lib/split"
 	"github.com/crossrec/crossrec/lib/tasks"
+	"github.com/crossrec/crossrec/lib/vae"
 )
 
 // Paths of the evaluate stage.
@@ -49,7 +50,7 @@ func evaluateStage(trained []string) Stage {
 	}
 	return Stage{
 		Name: "evaluate",
-		Deps: deps(in, code("evaluate", "eval", "baselines", "metrics", "models", "backend", "fastgrad", "recommend", "tasks", "normalize", "split")),
+		Deps: deps(in, code("evaluate", "eval", "baselines", "metrics", "models", "vae", "backend", "fastgrad", "recommend", "tasks", "normalize", "split")),
 		// The curve CSVs are plain outputs (cache: false in dvc.yaml), drawn
 		// by the top-level plot definitions: declared as stage plots, DVC
 		// would also draw each with its default template.
@@ -109,6 +110,9 @@ func runEvaluate(env Env) error {
 			}
 			if !slices.Contains(p.Evaluate.Models, name) {
 				return nil, fmt.Errorf("%s: not listed in params evaluate.models", name)
+			}
+			if vae.IsExport(dir) {
+				return vae.Load(dir, items)
 			}
 			return models.Load(dir, items)
 		}

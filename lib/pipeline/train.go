@@ -18,6 +18,7 @@ import (
 	"github.com/crossrec/crossrec/lib/models"
 	"github.com/crossrec/crossrec/lib/params"
 	"github.com/crossrec/crossrec/lib/tasks"
+	"github.com/crossrec/crossrec/lib/vae"
 )
 
 // Paths of the train stages.
@@ -44,7 +45,7 @@ func trainStages(root string) []Stage {
 	for _, name := range names {
 		out = append(out, Stage{
 			Name:    "train@" + name,
-			Deps:    deps([]string{TasksDir}, code("train", "models", "meta", "baselines", "backend", "fastgrad", "tasks", "recommend", "eval", "metrics", "normalize", "split")),
+			Deps:    deps([]string{TasksDir}, code("train", "models", "meta", "vae", "baselines", "backend", "fastgrad", "tasks", "recommend", "eval", "metrics", "normalize", "split")),
 			Outs:    []string{ModelsDir + "/" + name},
 			Metrics: []string{TrainMetrics + "/" + name + ".json"},
 			Plots:   []string{TrainPlotsDir + "/" + name + ".csv"},
@@ -120,6 +121,9 @@ func runTrain(env Env, name string) error {
 	if err != nil {
 		return err
 	}
+	if run.Arch == vae.Arch {
+		return runTrainVAE(env, p, name, l, items, train, valid)
+	}
 	if run.ExcludeDomain != "" && !slices.Contains(cat.Domains, run.ExcludeDomain) {
 		return fmt.Errorf("train.models.%s.exclude_domain: no domain %q", name, run.ExcludeDomain)
 	}
@@ -191,7 +195,7 @@ func runTrain(env Env, name string) error {
 		perSeed[strconv.FormatUint(seed, 10)] = map[string]any{"exported_step": res.BestStep, "valid_mae": round(best.ValidMAE), "valid_mse": round(best.ValidMSE), "valid_rel_mae": round(best.ValidRel)}
 		maes = append(maes, best.ValidMAE)
 		for _, c := range res.Curve {
-			rows = append(rows, []string{strconv.FormatUint(seed, 10), strconv.Itoa(c.Step), num(c.TrainLoss), num(c.ValidMSE), num(c.ValidMAE), num(c.ValidRel)})
+			rows = append(rows, []string{strconv.FormatUint(seed, 10), strconv.Itoa(c.Step), num(c.TrainLoss), num(c.ValidMSE), num(c.ValidRel), num(c.ValidMAE)})
 		}
 	}
 	summary["seeds"] = perSeed
@@ -206,7 +210,7 @@ func runTrain(env Env, name string) error {
 	if err := os.Rename(tmp, out); err != nil {
 		return err
 	}
-	if err := writeCurve(env.Path(TrainPlotsDir+"/"+name+".csv"), rows); err != nil {
+	if err := writeCurve(env.Path(TrainPlotsDir+"/"+name+".csv"), curveHeader, rows); err != nil {
 		return err
 	}
 	return artifact.WriteJSON(env.Path(TrainMetrics+"/"+name+".json"), summary)
@@ -230,7 +234,13 @@ func mean(xs []float64) float64 {
 }
 
 // writeCurve writes the training curves, one row per seed and point.
-func writeCurve(path string, rows [][]string) error {
+// curveHeader is the meta-learners' curve. The column `dvc plots show`
+// draws is the last one (dvc.yaml names only x, because the Mult-VAE's
+// curve ends with its own validation metric).
+var curveHeader = []string{"seed", "step", "train_loss", "valid_mse", "valid_rel_mae", "valid_mae"}
+
+// writeCurve writes a training curve as CSV (atomically).
+func writeCurve(path string, header []string, rows [][]string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -239,7 +249,7 @@ func writeCurve(path string, rows [][]string) error {
 		return err
 	}
 	w := csv.NewWriter(f)
-	w.Write([]string{"seed", "step", "train_loss", "valid_mse", "valid_mae", "valid_rel_mae"})
+	w.Write(header)
 	w.WriteAll(rows)
 	if err := w.Error(); err != nil {
 		f.Close()

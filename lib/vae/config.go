@@ -1,0 +1,93 @@
+// Package vae is Mult-VAE (Liang, Krishnan, Hoffman and Jebara, "Variational
+// Autoencoders for Collaborative Filtering", WWW 2018): a user's set of
+// items is encoded into a Gaussian latent and decoded into a multinomial
+// over the domain's whole catalogue. One network per domain, trained on the
+// meta-train users' item sets; a new user is folded in by the encoder from
+// their support items, with no retraining and no ID row.
+//
+// Training runs in GoMLX (one graph execution per update, Adam inside the
+// graph); a trained model scores in plain Go (the encoder's first layer is a
+// sum of the support items' rows, the rest are small dense layers), and a
+// test holds the two forward passes together.
+package vae
+
+import (
+	"fmt"
+
+	"github.com/crossrec/crossrec/lib/models"
+)
+
+// Arch is the architecture name in params (train.models.<name>.arch) and in
+// an exported model's header.
+const Arch = "multvae"
+
+// Config is the architecture and the catalogue it was trained for.
+type Config struct {
+	Hidden        int `json:"hidden"`         // encoder hidden width
+	Latent        int `json:"latent"`         // latent width
+	DecoderHidden int `json:"decoder_hidden"` // 0: the latent is decoded linearly
+	// Domains and Items name each domain and its catalogue size, in the
+	// order of the task files' domains.
+	Domains []string `json:"domains"`
+	Items   []int    `json:"items"`
+}
+
+// Validate checks the widths and the catalogue.
+func (c *Config) Validate() error {
+	if c.Hidden <= 0 || c.Latent <= 0 || c.DecoderHidden < 0 {
+		return fmt.Errorf("multvae: hidden (%d) and latent (%d) must be positive, decoder_hidden (%d) not negative", c.Hidden, c.Latent, c.DecoderHidden)
+	}
+	if len(c.Domains) == 0 || len(c.Domains) != len(c.Items) {
+		return fmt.Errorf("multvae: %d domains and %d catalogue sizes", len(c.Domains), len(c.Items))
+	}
+	for d, n := range c.Items {
+		if n <= 0 {
+			return fmt.Errorf("multvae: domain %s has %d items", c.Domains[d], n)
+		}
+	}
+	return nil
+}
+
+// Parameter names of one domain's network, in the order of Vars.
+const (
+	EncW = "enc_w" // [items, hidden]
+	EncB = "enc_b"
+	MuW  = "mu_w" // [hidden, latent]
+	MuB  = "mu_b"
+	LvW  = "logvar_w" // [hidden, latent]
+	LvB  = "logvar_b"
+	DecW = "dec_w" // [latent, decoder_hidden], with a hidden decoder layer
+	DecB = "dec_b"
+	OutW = "out_w" // [decoder_hidden or latent, items]
+	OutB = "out_b"
+)
+
+// DomainVars are the parameters of domain d's network (names without the
+// domain prefix).
+func (c *Config) DomainVars(d int) []models.VarSpec {
+	n, h, z := c.Items[d], c.Hidden, c.Latent
+	vs := []models.VarSpec{
+		{Name: EncW, Dims: []int{n, h}}, {Name: EncB, Dims: []int{h}},
+		{Name: MuW, Dims: []int{h, z}}, {Name: MuB, Dims: []int{z}},
+		{Name: LvW, Dims: []int{h, z}}, {Name: LvB, Dims: []int{z}},
+	}
+	last := z
+	if c.DecoderHidden > 0 {
+		vs = append(vs, models.VarSpec{Name: DecW, Dims: []int{z, c.DecoderHidden}}, models.VarSpec{Name: DecB, Dims: []int{c.DecoderHidden}})
+		last = c.DecoderHidden
+	}
+	return append(vs, models.VarSpec{Name: OutW, Dims: []int{last, n}}, models.VarSpec{Name: OutB, Dims: []int{n}})
+}
+
+// Vars are every domain's parameters, named <domain>/<parameter>: the
+// layout of the exported weights.
+func (c *Config) Vars() []models.VarSpec {
+	var out []models.VarSpec
+	for d, dom := range c.Domains {
+		for _, v := range c.DomainVars(d) {
+			v.Name = dom + "/" + v.Name
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,369 @@
+package vae
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/crossrec/crossrec/lib/artifact"
+	"github.com/crossrec/crossrec/lib/baselines"
+	"github.com/crossrec/crossrec/lib/meta"
+	"github.com/crossrec/crossrec/lib/models"
+	"github.com/crossrec/crossrec/lib/tasks"
+)
+
+// Options configure one training run.
+type Options struct {
+	Hidden, Latent, DecoderHidden int
+	Dropout                       float64 // input dropout
+	BetaCap                       float64 // the KL weight's cap
+	AnnealEpochs                  int     // epochs over which the KL weight grows linearly to BetaCap
+	Epochs                        int
+	Batch                         int // users per update
+	LR                            float64
+	// EvalEvery epochs the network is scored on the domain's
+	// meta-validation users (meta.RankNDCG at support size SupportK); the
+	// export keeps the best point's weights.
+	EvalEvery int
+	SupportK  int
+	Seed      uint64
+	// CheckpointDir, when set, keeps each finished domain's result there,
+	// so a run stopped part-way resumes from the next domain. Tag is mixed
+	// into the fingerprint (the stage passes its inputs' and program's
+	// hashes), so a checkpoint never outlives the data or the code.
+	CheckpointDir string
+	Tag           string
+	Progress      io.Writer
+}
+
+// CurvePoint is one point of a domain's training curve: no wall-clock time,
+// so the curve is a deterministic output.
+type CurvePoint struct {
+	Domain    string  `json:"domain"`
+	Epoch     int     `json:"epoch"`
+	TrainNLL  float64 `json:"train_nll"` // mean over the epoch's updates (0 at epoch 0)
+	TrainKL   float64 `json:"train_kl"`
+	Beta      float64 `json:"beta"`       // the KL weight at the epoch's end
+	ValidNDCG float64 `json:"valid_ndcg"` // meta.RankNDCG on the domain's meta-validation users
+}
+
+// Result is what a run produces.
+type Result struct {
+	Config    Config
+	Weights   *models.Weights
+	Curve     []CurvePoint
+	BestEpoch map[string]int
+	// EpochSeconds is the median wall time of an epoch per domain (not
+	// deterministic: not for DVC outputs).
+	EpochSeconds map[string]float64
+}
+
+func (o *Options) validate() error {
+	if o.Hidden <= 0 || o.Latent <= 0 || o.DecoderHidden < 0 {
+		return fmt.Errorf("multvae: hidden and latent must be positive, decoder_hidden not negative")
+	}
+	if o.Epochs <= 0 || o.Batch <= 0 || o.LR <= 0 || o.SupportK <= 0 {
+		return fmt.Errorf("multvae: epochs, batch, lr and the support size must be positive")
+	}
+	if o.Dropout < 0 || o.Dropout >= 1 || o.BetaCap < 0 || o.AnnealEpochs < 0 {
+		return fmt.Errorf("multvae: dropout must lie in [0, 1), beta_cap and anneal_epochs not negative")
+	}
+	if o.EvalEvery <= 0 || o.Epochs%o.EvalEvery != 0 {
+		return fmt.Errorf("multvae: epochs (%d) must be a positive multiple of eval_every (%d)", o.Epochs, o.EvalEvery)
+	}
+	return nil
+}
+
+// fingerprint identifies the options a checkpoint belongs to.
+func (o *Options) fingerprint() string {
+	c := *o
+	c.Progress, c.CheckpointDir = nil, ""
+	b, _ := json.Marshal(c)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Train fits one network per domain on the meta-train episodes' item sets
+// (support and query alike: a training user is all of their items) and
+// selects each domain's exported epoch on its meta-validation users.
+func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Episode, o Options) (*Result, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	c := Config{Hidden: o.Hidden, Latent: o.Latent, DecoderHidden: o.DecoderHidden}
+	for _, d := range items.Domains {
+		c.Domains = append(c.Domains, d.Name)
+		c.Items = append(c.Items, len(d.IDs))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	t, err := baselines.NewTrain(train, c.Items)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Config: c, Weights: &models.Weights{}, BestEpoch: map[string]int{}, EpochSeconds: map[string]float64{}}
+	fp := o.fingerprint()
+	for d, dom := range c.Domains {
+		var dv []tasks.Episode
+		for _, e := range valid {
+			if int(e.DomainIndex) == d {
+				dv = append(dv, e)
+			}
+		}
+		dr, err := loadDomain(o.CheckpointDir, dom, fp)
+		if err != nil {
+			return nil, err
+		}
+		if dr != nil {
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "multvae %s: resumed from %s\n", dom, o.CheckpointDir)
+			}
+		} else {
+			if dr, err = trainDomain(b, &c, d, t.UserItems(d), dv, &o); err != nil {
+				return nil, fmt.Errorf("multvae %s: %w", dom, err)
+			}
+			if err := saveDomain(o.CheckpointDir, dom, fp, dr); err != nil {
+				return nil, err
+			}
+		}
+		for i, s := range c.DomainVars(d) {
+			s.Name = dom + "/" + s.Name
+			res.Weights.Specs = append(res.Weights.Specs, s)
+			res.Weights.Values = append(res.Weights.Values, dr.Values[i])
+		}
+		res.Curve = append(res.Curve, dr.Curve...)
+		res.BestEpoch[dom] = dr.BestEpoch
+		res.EpochSeconds[dom] = dr.EpochSeconds
+	}
+	return res, nil
+}
+
+// domainResult is one domain's trained network and curve (also the
+// checkpoint's content).
+type domainResult struct {
+	Fingerprint  string
+	Values       [][]float32
+	Curve        []CurvePoint
+	BestEpoch    int
+	EpochSeconds float64
+}
+
+func trainDomain(b backends.Backend, c *Config, d int, users [][]int32, valid []tasks.Episode, o *Options) (*domainResult, error) {
+	dom := c.Domains[d]
+	var rows [][]int32
+	for _, u := range users {
+		if len(u) > 0 {
+			rows = append(rows, u)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("no training users: a Mult-VAE cannot model a domain it has never seen")
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x7ae0+uint64(d)))
+	specs := c.DomainVars(d)
+	vals := initValues(specs, rng)
+	s, err := newStepper(b, c, d)
+	if err != nil {
+		return nil, err
+	}
+	st := newState(specs, vals)
+	n := c.Items[d]
+	score := func(vals [][]float32) float64 {
+		net := c.newNet(d, vals)
+		return meta.RankNDCG(valid, o.SupportK, n, scoreInto(net))
+	}
+	best := &domainResult{Values: vals, BestEpoch: 0}
+	bestNDCG := score(vals)
+	out := &domainResult{Curve: []CurvePoint{{Domain: dom, Epoch: 0, ValidNDCG: round(bestNDCG)}}}
+	perEpoch := (len(rows) + o.Batch - 1) / o.Batch
+	annealUpdates := o.AnnealEpochs * perEpoch
+	bt := &batch{b: o.Batch, items: n, latent: c.Latent, target: make([]float32, o.Batch*n), mask: make([]float32, o.Batch), eps: make([]float32, o.Batch*c.Latent)}
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	var secs []float64
+	for epoch := 1; epoch <= o.Epochs; epoch++ {
+		start := time.Now()
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		var nllSum, klSum float64
+		beta := 0.0
+		for at := 0; at < len(order); at += o.Batch {
+			beta = o.BetaCap
+			if annealUpdates > 0 {
+				beta = math.Min(o.BetaCap, o.BetaCap*float64(st.steps+1)/float64(annealUpdates))
+			}
+			fill(bt, rows, order[at:min(at+o.Batch, len(order))], o.Dropout, rng)
+			nll, kl, err := s.step(st, bt, o.LR, beta)
+			if err != nil {
+				return nil, err
+			}
+			if math.IsNaN(nll) || math.IsNaN(kl) {
+				return nil, fmt.Errorf("epoch %d: the loss is NaN (lower train.vae.lr)", epoch)
+			}
+			nllSum += nll
+			klSum += kl
+		}
+		secs = append(secs, time.Since(start).Seconds())
+		p := CurvePoint{Domain: dom, Epoch: epoch, TrainNLL: round(nllSum / float64(perEpoch)), TrainKL: round(klSum / float64(perEpoch)), Beta: round(beta)}
+		if epoch%o.EvalEvery == 0 {
+			cur := st.values()
+			p.ValidNDCG = round(score(cur))
+			if p.ValidNDCG > bestNDCG {
+				bestNDCG, best.Values, best.BestEpoch = p.ValidNDCG, cur, epoch
+			}
+			out.Curve = append(out.Curve, p)
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "multvae %s: epoch %d/%d  nll %.2f  kl %.2f  beta %.3f  valid ndcg@10 %.4f (best %.4f at epoch %d)  %.1f s/epoch\n",
+					dom, epoch, o.Epochs, p.TrainNLL, p.TrainKL, beta, p.ValidNDCG, bestNDCG, best.BestEpoch, median(secs))
+			}
+		}
+	}
+	out.Values, out.BestEpoch, out.EpochSeconds = best.Values, best.BestEpoch, median(secs)
+	return out, nil
+}
+
+// scoreInto adapts a network to meta.RankNDCG's scoring callback.
+func scoreInto(net *Net) func([]tasks.Rated, []float64) {
+	logits := make([]float32, net.Items)
+	items := []int32{}
+	return func(support []tasks.Rated, out []float64) {
+		items = items[:0]
+		for _, x := range support {
+			items = append(items, x.Item)
+		}
+		set, w, err := net.Input(items)
+		if err != nil {
+			panic(err) // validation items come from the task files, checked on load
+		}
+		net.Logits(set, w, logits)
+		for i, v := range logits {
+			out[i] = float64(v)
+		}
+	}
+}
+
+// fill builds a batch from the users at rows[idx...]: each user's items,
+// kept with probability 1 - dropout, weigh 1/sqrt(count)/(1 - dropout)
+// (the unit-length input, then inverted dropout, as the paper's code
+// does); the target is the whole item set. Rows past len(idx) are padding
+// (mask 0). The item axis is padded to a power of two, so the graph is
+// compiled for a handful of shapes.
+func fill(bt *batch, rows [][]int32, idx []int, dropout float64, rng *rand.Rand) {
+	clear(bt.target)
+	clear(bt.mask)
+	kept := make([][]int32, len(idx))
+	longest := 1
+	for r, u := range idx {
+		for _, it := range rows[u] {
+			if dropout == 0 || rng.Float64() >= dropout {
+				kept[r] = append(kept[r], it)
+			}
+			bt.target[r*bt.items+int(it)] = 1
+		}
+		bt.mask[r] = 1
+		longest = max(longest, len(kept[r]))
+	}
+	l := 8
+	for l < longest {
+		l *= 2
+	}
+	bt.l = l
+	bt.idx = make([]int32, bt.b*l)
+	bt.w = make([]float32, bt.b*l)
+	for r, u := range idx {
+		w := float32(1 / math.Sqrt(float64(len(rows[u]))) / (1 - dropout))
+		for j, it := range kept[r] {
+			bt.idx[r*l+j] = it
+			bt.w[r*l+j] = w
+		}
+	}
+	for i := range bt.eps {
+		bt.eps[i] = float32(rng.NormFloat64())
+	}
+}
+
+// initValues draws the initial weights as the paper does: Xavier-uniform
+// matrices, biases from a normal of std 0.001.
+func initValues(specs []models.VarSpec, rng *rand.Rand) [][]float32 {
+	out := make([][]float32, len(specs))
+	for i, s := range specs {
+		v := make([]float32, s.Size())
+		if len(s.Dims) == 2 {
+			a := math.Sqrt(6 / float64(s.Dims[0]+s.Dims[1]))
+			for j := range v {
+				v[j] = float32((2*rng.Float64() - 1) * a)
+			}
+		} else {
+			for j := range v {
+				v[j] = float32(rng.NormFloat64() * 0.001)
+			}
+		}
+		out[i] = v
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+// checkpointPath is where a finished domain's result is kept.
+func checkpointPath(dir, domain string) string { return filepath.Join(dir, domain+".gob") }
+
+// loadDomain returns the checkpointed result of domain, nil when there is
+// none for these options.
+func loadDomain(dir, domain, fp string) (*domainResult, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(checkpointPath(dir, domain))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r domainResult
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&r); err != nil || r.Fingerprint != fp {
+		return nil, nil // another run's or a damaged checkpoint: train afresh
+	}
+	return &r, nil
+}
+
+func saveDomain(dir, domain, fp string, r *domainResult) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	r.Fingerprint = fp
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(r); err != nil {
+		return err
+	}
+	return artifact.WriteFileAtomic(checkpointPath(dir, domain), b.Bytes())
+}
