@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/crossrec/crossrec/lib/artifact"
+	"github.com/crossrec/crossrec/lib/tasks"
 )
 
 // Files of an exported model. GoMLX's own checkpoints carry timestamps, so
@@ -189,4 +190,87 @@ func seedOf(dir string) int {
 	var s int
 	fmt.Sscanf(strings.TrimPrefix(filepath.Base(dir), SeedPrefix), "%d", &s)
 	return s
+}
+
+// SaveExport writes an export of any architecture to dir (created if
+// needed): weights.arrow (WriteWeights) and model.json (header, whose
+// "arch" field names the architecture for ArchOf).
+func SaveExport(dir string, header any, w *Weights, lineage artifact.Lineage) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save %s: %w", dir, err)
+	}
+	if err := WriteWeights(filepath.Join(dir, WeightsFile), w, lineage); err != nil {
+		return err
+	}
+	return artifact.WriteJSON(filepath.Join(dir, HeaderFile), header)
+}
+
+// ArchOf is the top-level "arch" of dir's model.json: set by the exports of
+// lib/vae and lib/gnn, "" for this package's own (whose architecture sits
+// inside the config) or when there is no readable header.
+func ArchOf(dir string) string {
+	var h struct {
+		Arch string `json:"arch"`
+	}
+	if ReadHeader(dir, &h) != nil {
+		return ""
+	}
+	return h.Arch
+}
+
+// ReadHeader decodes dir's model.json into h.
+func ReadHeader(dir string, h any) error {
+	path := filepath.Join(dir, HeaderFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, h); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// CheckCatalogue verifies that a model trained for domains with the given
+// catalogue sizes matches the task files' item table (what changed is named,
+// and retraining is the fix).
+func CheckCatalogue(dir string, domains []string, items []int, table *tasks.ItemTable) error {
+	path := filepath.Join(dir, HeaderFile)
+	if len(domains) != len(table.Domains) || len(items) != len(domains) {
+		return fmt.Errorf("%s: trained for %d domains, the task files have %d: retrain it", path, len(domains), len(table.Domains))
+	}
+	for d, dom := range table.Domains {
+		if domains[d] != dom.Name || items[d] != len(dom.IDs) {
+			return fmt.Errorf("%s: domain %d is %s with %d items, the task files have %s with %d: retrain it", path, d, domains[d], items[d], dom.Name, len(dom.IDs))
+		}
+	}
+	return nil
+}
+
+// ArchHeader is the model.json of an architecture trained outside this
+// package (lib/vae, lib/gnn): Arch names it, Config is its own.
+type ArchHeader[C any] struct {
+	Name   string `json:"name"`
+	Arch   string `json:"arch"`
+	Config C      `json:"config"`
+	// Training holds what the trainer records (seed, epochs, the exported
+	// epoch...).
+	Training map[string]any `json:"training,omitempty"`
+}
+
+// ReadArchExport reads an export of architecture arch from dir: its header
+// and its weights (content hash verified).
+func ReadArchExport[C any](dir, arch string) (*ArchHeader[C], *Weights, error) {
+	var h ArchHeader[C]
+	if err := ReadHeader(dir, &h); err != nil {
+		return nil, nil, err
+	}
+	if h.Arch != arch {
+		return nil, nil, fmt.Errorf("%s: arch %q, not %q", filepath.Join(dir, HeaderFile), h.Arch, arch)
+	}
+	w, err := ReadWeights(filepath.Join(dir, WeightsFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &h, w, nil
 }

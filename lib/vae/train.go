@@ -1,26 +1,21 @@
 package vae
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
 
-	"github.com/crossrec/crossrec/lib/artifact"
 	"github.com/crossrec/crossrec/lib/baselines"
+	"github.com/crossrec/crossrec/lib/checkpoint"
 	"github.com/crossrec/crossrec/lib/meta"
 	"github.com/crossrec/crossrec/lib/models"
 	"github.com/crossrec/crossrec/lib/tasks"
@@ -125,11 +120,12 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 				dv = append(dv, e)
 			}
 		}
-		dr, err := loadDomain(o.CheckpointDir, dom, fp)
+		dr := &domainResult{}
+		ok, err := checkpoint.Load(checkpointPath(o.CheckpointDir, dom), fp, dr)
 		if err != nil {
 			return nil, err
 		}
-		if dr != nil {
+		if ok {
 			if o.Progress != nil {
 				fmt.Fprintf(o.Progress, "multvae %s: resumed from %s\n", dom, o.CheckpointDir)
 			}
@@ -137,7 +133,7 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 			if dr, err = trainDomain(b, &c, d, t.UserItems(d), dv, &o); err != nil {
 				return nil, fmt.Errorf("multvae %s: %w", dom, err)
 			}
-			if err := saveDomain(o.CheckpointDir, dom, fp, dr); err != nil {
+			if err := checkpoint.Save(checkpointPath(o.CheckpointDir, dom), fp, dr); err != nil {
 				return nil, err
 			}
 		}
@@ -156,7 +152,6 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 // domainResult is one domain's trained network and curve (also the
 // checkpoint's content).
 type domainResult struct {
-	Fingerprint  string
 	Values       [][]float32
 	Curve        []CurvePoint
 	BestEpoch    int
@@ -330,40 +325,11 @@ func median(xs []float64) float64 {
 
 func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
-// checkpointPath is where a finished domain's result is kept.
-func checkpointPath(dir, domain string) string { return filepath.Join(dir, domain+".gob") }
-
-// loadDomain returns the checkpointed result of domain, nil when there is
-// none for these options.
-func loadDomain(dir, domain, fp string) (*domainResult, error) {
+// checkpointPath is where a finished domain's result is kept ("" without a
+// checkpoint folder).
+func checkpointPath(dir, name string) string {
 	if dir == "" {
-		return nil, nil
+		return ""
 	}
-	b, err := os.ReadFile(checkpointPath(dir, domain))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var r domainResult
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&r); err != nil || r.Fingerprint != fp {
-		return nil, nil // another run's or a damaged checkpoint: train afresh
-	}
-	return &r, nil
-}
-
-func saveDomain(dir, domain, fp string, r *domainResult) error {
-	if dir == "" {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	r.Fingerprint = fp
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(r); err != nil {
-		return err
-	}
-	return artifact.WriteFileAtomic(checkpointPath(dir, domain), b.Bytes())
+	return filepath.Join(dir, name+".gob")
 }
