@@ -252,6 +252,8 @@ type Train struct {
 	Model TrainModel `yaml:"model"`
 	// VAE is the Mult-VAE's architecture and training (arch multvae).
 	VAE TrainVAE `yaml:"vae"`
+	// GNN is LightGCN's architecture and training (arch lightgcn).
+	GNN TrainGNN `yaml:"gnn"`
 	// Models names the runs; each may override the method and a few
 	// knobs of Model.
 	Models map[string]TrainRun `yaml:"models"`
@@ -294,9 +296,27 @@ type TrainModel struct {
 	CooccurGrid []float64 `yaml:"cooccur_grid"`
 }
 
+// TrainGNN is LightGCN (He et al., SIGIR 2020), one graph per group of
+// domains sharing their users, trained on the meta-train users' edges:
+// lib/gnn.
+type TrainGNN struct {
+	Dim    int `yaml:"dim"`    // embedding width (the paper: 64)
+	Layers int `yaml:"layers"` // propagation layers (the paper: 3)
+	Epochs int `yaml:"epochs"`
+	Batch  int `yaml:"batch"` // BPR triples per update
+	// LR is Adam's step size; L2 the weight of the batch's layer-0 rows'
+	// squared norm (the paper: 1e-4).
+	LR float64 `yaml:"lr"`
+	L2 float64 `yaml:"l2"`
+	// UserEmbeddings gives training users an ID row, as the paper does;
+	// false starts them at zero, as a folded-in new user starts.
+	UserEmbeddings bool `yaml:"user_embeddings"`
+	EvalEvery      int  `yaml:"eval_every"` // epochs between validation points
+}
+
 // TrainRun is one entry of train.models.
 type TrainRun struct {
-	Arch string `yaml:"arch"` // fcnn | ncf | multvae (train.vae)
+	Arch string `yaml:"arch"` // fcnn | ncf | multvae (train.vae) | lightgcn (train.gnn)
 	// Method: joint (plain training, fine-tuned on the support at test
 	// time), maml, reptile.
 	Method     string `yaml:"method"`

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/crossrec/crossrec/lib/eval"
+	"github.com/crossrec/crossrec/lib/gnn"
 	"github.com/crossrec/crossrec/lib/models"
 	"github.com/crossrec/crossrec/lib/params"
 	"github.com/crossrec/crossrec/lib/recommend"
@@ -50,7 +51,7 @@ func evaluateStage(trained []string) Stage {
 	}
 	return Stage{
 		Name: "evaluate",
-		Deps: deps(in, code("evaluate", "eval", "baselines", "metrics", "models", "vae", "backend", "fastgrad", "recommend", "tasks", "normalize", "split")),
+		Deps: deps(in, code("evaluate", "eval", "baselines", "metrics", "models", "vae", "gnn", "checkpoint", "backend", "fastgrad", "recommend", "tasks", "normalize", "split")),
 		// The curve CSVs are plain outputs (cache: false in dvc.yaml), drawn
 		// by the top-level plot definitions: declared as stage plots, DVC
 		// would also draw each with its default template.
@@ -111,8 +112,11 @@ func runEvaluate(env Env) error {
 			if !slices.Contains(p.Evaluate.Models, name) {
 				return nil, fmt.Errorf("%s: not listed in params evaluate.models", name)
 			}
-			if vae.IsExport(dir) {
+			switch models.ArchOf(dir) {
+			case vae.Arch:
 				return vae.Load(dir, items)
+			case gnn.Arch:
+				return gnn.Load(dir, items)
 			}
 			return models.Load(dir, items)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/crossrec/crossrec/lib/backend"
 	"github.com/crossrec/crossrec/lib/baselines"
 	"github.com/crossrec/crossrec/lib/fastgrad"
+	"github.com/crossrec/crossrec/lib/gnn"
 	"github.com/crossrec/crossrec/lib/meta"
 	"github.com/crossrec/crossrec/lib/models"
 	"github.com/crossrec/crossrec/lib/params"
@@ -45,7 +46,7 @@ func trainStages(root string) []Stage {
 	for _, name := range names {
 		out = append(out, Stage{
 			Name:    "train@" + name,
-			Deps:    deps([]string{TasksDir}, code("train", "models", "meta", "vae", "baselines", "backend", "fastgrad", "tasks", "recommend", "eval", "metrics", "normalize", "split")),
+			Deps:    deps([]string{TasksDir}, code("train", "models", "meta", "vae", "gnn", "checkpoint", "baselines", "backend", "fastgrad", "tasks", "recommend", "eval", "metrics", "normalize", "split")),
 			Outs:    []string{ModelsDir + "/" + name},
 			Metrics: []string{TrainMetrics + "/" + name + ".json"},
 			Plots:   []string{TrainPlotsDir + "/" + name + ".csv"},
@@ -87,6 +88,20 @@ func TrainOptions(t params.Train, run params.TrainRun, seed uint64, supportK int
 		SupportKs: t.SupportKs, CooccurGrid: m.CooccurGrid}
 }
 
+// trainBackend starts the GoMLX backend train.backend names, with the
+// faster DotGeneral gradient registered.
+func trainBackend(p *params.Params, stage string) (*backend.Selection, error) {
+	if err := fastgrad.Register(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", stage, err)
+	}
+	sel, err := backend.Select(p.Train.Backend)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "%s: backend %s (%s)\n", stage, sel.Config, sel.Reason)
+	return sel, nil
+}
+
 // runTrain trains one model for every seed and exports it.
 func runTrain(env Env, name string) error {
 	p, err := env.Load()
@@ -121,8 +136,11 @@ func runTrain(env Env, name string) error {
 	if err != nil {
 		return err
 	}
-	if run.Arch == vae.Arch {
+	switch run.Arch {
+	case vae.Arch:
 		return runTrainVAE(env, p, name, l, items, train, valid)
+	case gnn.Arch:
+		return runTrainGNN(env, p, name, l, items, train, valid)
 	}
 	if run.ExcludeDomain != "" && !slices.Contains(cat.Domains, run.ExcludeDomain) {
 		return fmt.Errorf("train.models.%s.exclude_domain: no domain %q", name, run.ExcludeDomain)
@@ -135,14 +153,10 @@ func runTrain(env Env, name string) error {
 		return fmt.Errorf("%s: bias init: %w", stage, err)
 	}
 	biases := &meta.BiasInit{Mu: ub.Mu, Bi: ub.Bi, LambdaU: ub.LambdaU}
-	if err := fastgrad.Register(); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", stage, err)
-	}
-	sel, err := backend.Select(p.Train.Backend)
+	sel, err := trainBackend(p, stage)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%s: backend %s (%s)\n", stage, sel.Config, sel.Reason)
 	tmp := env.Path(ModelsDir + "/." + name + ".tmp")
 	os.RemoveAll(tmp)
 	defer os.RemoveAll(tmp)
