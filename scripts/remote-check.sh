@@ -172,9 +172,9 @@ queue_s=$(elapsed "$s")
 s=$(date +%s.%N)
 dvc exp run --temp -S eda.top_share=0.5 -n temp-top-0.5 >/dev/null
 temp_s=$(elapsed "$s")
-dvc exp show --no-pager --csv --drop '.*' --keep 'Experiment|top_share' | tee "$work/exps.csv"
+dvc exp show --no-pager --csv --drop '.*' --keep 'Experiment|rev|eda.top_share' | tr -d '\r' | tee "$work/exps.csv"
 for n in grid-top-0.1 grid-top-0.3 temp-top-0.5; do
-  grep -q "^$n," "$work/exps.csv" || fail "dvc exp show does not list $n"
+  grep -qE "^$n,[0-9a-f]+,${n##*-}\$" "$work/exps.csv" || fail "dvc exp show does not list $n with its eda.top_share"
 done
 dvc queue stop >/dev/null 2>&1 || true
 say "queued grid of 2 ran in $queue_s s, the --temp run in $temp_s s; dvc exp show lists all three"
@@ -240,7 +240,7 @@ clone clone3
 cd "$work/clone3"
 for try in 1 2; do
   if out=$(dvc pull 2>&1); then echo "$out"; fail "dvc pull accepted a corrupted object (try $try)"; fi
-  echo "$out" | grep -E "ERROR|WARNING|mismatch|corrupt" | head -5
+  echo "$out" | tail -6
   echo "$out" | grep -q "$md5\|${md5:2}\|$victim" || { echo "$out"; fail "the pull's failure does not name the bad object"; }
   if [ -e "$victim" ] && ! cmp -s "$victim" "$repo/$victim"; then fail "bad bytes checked out at $victim"; fi
   [ ! -e ".dvc/cache/files/md5/${md5:0:2}/${md5:2}" ] || fail "the bad object entered clone3's cache"
