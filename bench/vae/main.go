@@ -17,18 +17,14 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/crossrec/crossrec/bench/xcheck"
 	"github.com/crossrec/crossrec/lib/backend"
-	"github.com/crossrec/crossrec/lib/eval"
 	"github.com/crossrec/crossrec/lib/fastgrad"
-	"github.com/crossrec/crossrec/lib/params"
-	"github.com/crossrec/crossrec/lib/tasks"
 	"github.com/crossrec/crossrec/lib/vae"
 )
 
@@ -81,28 +77,9 @@ func main() {
 }
 
 func run(root, out string, domains []string, nSeeds int, s settings) error {
-	p, err := params.Load(filepath.Join(root, "params.yaml"))
+	x, err := xcheck.Open(root, out)
 	if err != nil {
 		return err
-	}
-	cfg, err := eval.ConfigFrom(p)
-	if err != nil {
-		return err
-	}
-	d, err := eval.Load(filepath.Join(root, "artifacts/tasks"), filepath.Join(root, "artifacts/normalize/scalers.parquet"), cfg.CrossPairs)
-	if err != nil {
-		return err
-	}
-	var manifest struct {
-		Seed uint64 `json:"seed"`
-		K    int    `json:"k"`
-	}
-	b, err := os.ReadFile(filepath.Join(out, "manifest.json"))
-	if err != nil {
-		return fmt.Errorf("%w (run go run ./bench/peers -export %s first)", err, out)
-	}
-	if err := json.Unmarshal(b, &manifest); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(out, "manifest.json"), err)
 	}
 	if err := fastgrad.Register(); err != nil {
 		return err
@@ -112,30 +89,16 @@ func run(root, out string, domains []string, nSeeds int, s settings) error {
 		return err
 	}
 	for _, name := range domains {
-		di := slices.IndexFunc(d.Domains, func(x eval.Domain) bool { return x.Name == name })
-		if di < 0 {
-			return fmt.Errorf("no domain %q", name)
+		d, err := x.Domain(name)
+		if err != nil {
+			return err
 		}
-		// One domain's episodes only: the trainer fits every domain it is
-		// given, and the others are not checked.
-		only := func(eps []tasks.Episode) []tasks.Episode {
-			var o []tasks.Episode
-			for _, e := range eps {
-				if int(e.DomainIndex) == di {
-					e.DomainIndex = 0
-					o = append(o, e)
-				}
-			}
-			return o
-		}
-		items := &tasks.ItemTable{Domains: []tasks.ItemDomain{d.Items.Domains[di]}}
-		cases := eval.HeldOutCases(d, cfg, manifest.Seed, name, manifest.K)
 		var runs []seedRun
 		for seed := uint64(1); seed <= uint64(nSeeds); seed++ {
 			o := vae.Options{Hidden: s.Hidden, Latent: s.Latent, DecoderHidden: s.Hidden, Dropout: s.Dropout, BetaCap: s.BetaCap,
-				AnnealEpochs: s.AnnealEpochs, Epochs: s.Epochs, Batch: s.Batch, LR: s.LR, EvalEvery: s.Epochs, SupportK: cfg.SupportK, Seed: seed}
+				AnnealEpochs: s.AnnealEpochs, Epochs: s.Epochs, Batch: s.Batch, LR: s.LR, EvalEvery: s.Epochs, SupportK: x.Cfg.SupportK, Seed: seed}
 			start := time.Now()
-			res, err := vae.Train(sel.Backend, items, only(d.Train), only(d.Valid), o)
+			res, err := vae.Train(sel.Backend, d.Items, d.Train, d.Valid, o)
 			if err != nil {
 				return fmt.Errorf("%s seed %d: %w", name, seed, err)
 			}
@@ -144,47 +107,18 @@ func run(root, out string, domains []string, nSeeds int, s settings) error {
 			if err != nil {
 				return err
 			}
-			nd, err := eval.NDCGPerUser(d, cfg, &domainShift{m: m, domain: int32(di)}, cases)
+			nd, mean, err := x.NDCG(d, m)
 			if err != nil {
 				return err
 			}
-			r := seedRun{Seed: seed, Seconds: secs, BestEpoch: res.BestEpoch[name]}
-			sum, n := 0.0, 0
-			for _, v := range nd {
-				if math.IsNaN(v) {
-					r.NDCG = append(r.NDCG, nil)
-					continue
-				}
-				r.NDCG = append(r.NDCG, &v)
-				sum += v
-				n++
-			}
-			r.MeanNDCG = sum / float64(max(n, 1))
+			r := seedRun{Seed: seed, Seconds: secs, BestEpoch: res.BestEpoch[name], NDCG: nd, MeanNDCG: mean}
 			fmt.Fprintf(os.Stderr, "%s seed %d: NDCG@10 %.4f (exported epoch %d), trained in %.1fs\n", name, seed, r.MeanNDCG, r.BestEpoch, secs)
 			runs = append(runs, r)
 		}
-		j, _ := json.MarshalIndent(map[string]any{"settings": s, "users": len(cases), "runs": runs}, "", " ")
+		j, _ := json.MarshalIndent(map[string]any{"settings": s, "users": len(d.Cases), "runs": runs}, "", " ")
 		if err := os.WriteFile(filepath.Join(out, name, "vae_go.json"), j, 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
-// domainShift scores domain `domain` of the evaluation's data with a model
-// trained on that domain alone (its domain 0).
-type domainShift struct {
-	m      *vae.Model
-	domain int32
-}
-
-func (s *domainShift) Name() string { return s.m.Name() }
-
-func (s *domainShift) Score(domain int32, support []tasks.Rated, cands []int32) ([]float32, error) {
-	if domain != s.domain {
-		return nil, fmt.Errorf("asked for domain %d, trained on %d", domain, s.domain)
-	}
-	return s.m.Score(0, support, cands)
-}
-
-func (s *domainShift) RankingOnly() bool { return true }
