@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -188,6 +189,47 @@ func TestTrainDeterministic(t *testing.T) {
 	}
 	if slices.Equal(a.Values[0], d.Values[0]) {
 		t.Fatal("seeds 1 and 2 gave the same encoder")
+	}
+}
+
+// TestTrainResumes: a run with a checkpoint folder leaves each finished
+// domain there, and a second run with the same options resumes from it
+// (it must not train again) and exports the same weights; other options
+// train afresh.
+func TestTrainResumes(t *testing.T) {
+	b := testBackend(t)
+	items := itemTable(40)
+	train := clustered(100, 40, 10, 3, split.Train, 1)
+	valid := clustered(20, 40, 10, 3, split.Valid, 2)
+	o := smallOptions()
+	o.Epochs, o.SupportK, o.CheckpointDir = 10, 3, t.TempDir()
+	var log1, log2 strings.Builder
+	o.Progress = &log1
+	a, err := Train(b, items, train, valid, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Progress = &log2
+	c, err := Train(b, items, train, valid, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log2.String(), "resumed") || strings.Contains(log2.String(), "epoch") {
+		t.Fatalf("the second run did not resume: %q", log2.String())
+	}
+	for i := range a.Weights.Values {
+		if !slices.Equal(a.Weights.Values[i], c.Weights.Values[i]) {
+			t.Fatalf("resumed %s differs from the trained one", a.Weights.Specs[i].Name)
+		}
+	}
+	o.Seed++
+	var log3 strings.Builder
+	o.Progress = &log3
+	if _, err := Train(b, items, train, valid, o); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log3.String(), "resumed") {
+		t.Fatal("a run with another seed resumed from the first run's checkpoint")
 	}
 }
 
