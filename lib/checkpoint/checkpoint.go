@@ -7,7 +7,10 @@ package checkpoint
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -60,4 +63,22 @@ func Save(path, fingerprint string, v any) error {
 		return err
 	}
 	return artifact.WriteFileAtomic(path, b.Bytes())
+}
+
+// Path is where a trainer keeps its finished piece name in folder dir (""
+// when dir is "": no checkpoints).
+func Path(dir, name string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, name+".gob")
+}
+
+// Fingerprint hashes a trainer's options (their JSON form): the caller
+// clears what must not tell two runs apart (a progress writer, the
+// checkpoint folder itself).
+func Fingerprint(options any) string {
+	b, _ := json.Marshal(options)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }

@@ -1,14 +1,10 @@
 package gnn
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -72,12 +68,11 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// fingerprint identifies the options a checkpoint belongs to.
 func (o *Options) fingerprint() string {
 	c := *o
 	c.Progress, c.CheckpointDir = nil, ""
-	b, _ := json.Marshal(c)
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
+	return checkpoint.Fingerprint(c)
 }
 
 // Train fits one graph per group of domains on the meta-train episodes
@@ -109,7 +104,7 @@ func Train(items *tasks.ItemTable, train, valid []tasks.Episode, o Options) (*Re
 			return nil, fmt.Errorf("lightgcn %s: %w", name, err)
 		}
 		gres := &groupResult{}
-		ok, err := checkpoint.Load(checkpointPath(o.CheckpointDir, name), fp, gres)
+		ok, err := checkpoint.Load(checkpoint.Path(o.CheckpointDir, name), fp, gres)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +112,7 @@ func Train(items *tasks.ItemTable, train, valid []tasks.Episode, o Options) (*Re
 			if gres, err = trainGroup(&c, gr, name, valid, &o); err != nil {
 				return nil, fmt.Errorf("lightgcn %s: %w", name, err)
 			}
-			if err := checkpoint.Save(checkpointPath(o.CheckpointDir, name), fp, gres); err != nil {
+			if err := checkpoint.Save(checkpoint.Path(o.CheckpointDir, name), fp, gres); err != nil {
 				return nil, err
 			}
 		} else if o.Progress != nil {
@@ -384,12 +379,3 @@ func median(xs []float64) float64 {
 }
 
 func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }
-
-// checkpointPath is where a finished group's result is kept ("" without a
-// checkpoint folder).
-func checkpointPath(dir, name string) string {
-	if dir == "" {
-		return ""
-	}
-	return filepath.Join(dir, name+".gob")
-}

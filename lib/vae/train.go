@@ -1,14 +1,10 @@
 package vae
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -87,9 +83,7 @@ func (o *Options) validate() error {
 func (o *Options) fingerprint() string {
 	c := *o
 	c.Progress, c.CheckpointDir = nil, ""
-	b, _ := json.Marshal(c)
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
+	return checkpoint.Fingerprint(c)
 }
 
 // Train fits one network per domain on the meta-train episodes' item sets
@@ -121,7 +115,7 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 			}
 		}
 		dr := &domainResult{}
-		ok, err := checkpoint.Load(checkpointPath(o.CheckpointDir, dom), fp, dr)
+		ok, err := checkpoint.Load(checkpoint.Path(o.CheckpointDir, dom), fp, dr)
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +127,7 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 			if dr, err = trainDomain(b, &c, d, t.UserItems(d), dv, &o); err != nil {
 				return nil, fmt.Errorf("multvae %s: %w", dom, err)
 			}
-			if err := checkpoint.Save(checkpointPath(o.CheckpointDir, dom), fp, dr); err != nil {
+			if err := checkpoint.Save(checkpoint.Path(o.CheckpointDir, dom), fp, dr); err != nil {
 				return nil, err
 			}
 		}
@@ -324,12 +318,3 @@ func median(xs []float64) float64 {
 }
 
 func round(x float64) float64 { return math.Round(x*1e6) / 1e6 }
-
-// checkpointPath is where a finished domain's result is kept ("" without a
-// checkpoint folder).
-func checkpointPath(dir, name string) string {
-	if dir == "" {
-		return ""
-	}
-	return filepath.Join(dir, name+".gob")
-}
