@@ -272,6 +272,16 @@ type TrainVAE struct {
 	Batch         int     `yaml:"batch"`      // users per update
 	LR            float64 `yaml:"lr"`         // Adam step size
 	EvalEvery     int     `yaml:"eval_every"` // epochs between validation points
+	// The runs that start from the trained Mult-VAE (methods joint, maml,
+	// finetune; lib/vae meta.go): InnerSteps gradient steps of the
+	// folded-in latent on the support, their step size chosen from
+	// FinetuneGrid on validation users (maml: then meta-learned from
+	// there); joint and maml train MetaEpochs further epochs on episodes
+	// at MetaLR.
+	InnerSteps   int       `yaml:"inner_steps"`
+	MetaEpochs   int       `yaml:"meta_epochs"`
+	MetaLR       float64   `yaml:"meta_lr"`
+	FinetuneGrid []float64 `yaml:"finetune_grid"`
 }
 
 // TrainModel is the shared architecture and inner loop.
@@ -318,7 +328,8 @@ type TrainGNN struct {
 type TrainRun struct {
 	Arch string `yaml:"arch"` // fcnn | ncf | multvae (train.vae) | lightgcn (train.gnn)
 	// Method: joint (plain training, fine-tuned on the support at test
-	// time), maml, reptile.
+	// time), maml, reptile. A multvae run: empty (the paper's training),
+	// or one that starts from it: joint, maml, finetune (train.vae).
 	Method     string `yaml:"method"`
 	FirstOrder bool   `yaml:"first_order"`
 	// ExcludeDomain trains without that domain's tasks (leave one domain
@@ -329,6 +340,9 @@ type TrainRun struct {
 	InnerLR    float64 `yaml:"inner_lr,omitempty"`
 	OuterLR    float64 `yaml:"outer_lr,omitempty"`
 	Steps      int     `yaml:"steps,omitempty"`
+	// Epochs overrides the epochs a multvae or lightgcn run trains: its
+	// section's epochs, or meta_epochs for a multvae joint or maml run.
+	Epochs int `yaml:"epochs,omitempty"`
 }
 
 // Params is the whole params.yaml.

@@ -126,10 +126,21 @@ func runEvaluate(env Env) error {
 		Metrics: env.Path(EvalMetrics), States: env.Path(EvalStates), Cross: env.Path(EvalCross), Compare: env.Path(EvalCompare),
 		Report: env.Path(EvalReport), Predictions: env.Path(EvalPredictions),
 		ColdCurve: env.Path(EvalColdCurve), CrossCurve: env.Path(EvalCrossCurve), Cost: env.Path(EvalCost),
-	}, cfg, eval.Options{Load: load, Lineage: l, Log: os.Stderr, Variants: models.Ablations, RelDir: func(abs string) string {
+	}, cfg, eval.Options{Load: load, Lineage: l, Log: os.Stderr, Variants: ablations, RelDir: func(abs string) string {
 		if r, err := filepath.Rel(env.Root, abs); err == nil {
 			return filepath.ToSlash(r)
 		}
 		return abs
 	}})
+}
+
+// ablations are a trained model's variants without a part: its own when
+// it defines them (lib/vae), lib/models' otherwise.
+func ablations(sc recommend.Scorer) ([]recommend.Scorer, error) {
+	if a, ok := sc.(interface {
+		Ablations() ([]recommend.Scorer, error)
+	}); ok {
+		return a.Ablations()
+	}
+	return models.Ablations(sc)
 }

@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/crossrec/crossrec/lib/artifact"
 	"github.com/crossrec/crossrec/lib/gnn"
@@ -29,8 +31,12 @@ type archSeed struct {
 // runArch trains every seed with train and writes the stage's outputs.
 func runArch(env Env, p *params.Params, name, arch string, l artifact.Lineage, header []string, train func(seed uint64, checkpointDir, tag string) (*archSeed, error)) error {
 	stage := "train@" + name
-	if run := p.Train.Models[name]; run.ExcludeDomain != "" || run.Method != "" {
-		return fmt.Errorf("train.models.%s: a %s run takes no method or exclude_domain", name, arch)
+	run := p.Train.Models[name]
+	if run.ExcludeDomain != "" {
+		return fmt.Errorf("train.models.%s: a %s run takes no exclude_domain", name, arch)
+	}
+	if run.Method != "" && arch != vae.Arch {
+		return fmt.Errorf("train.models.%s: method %q: a %s run takes none", name, run.Method, arch)
 	}
 	tmp := env.Path(ModelsDir + "/." + name + ".tmp")
 	os.RemoveAll(tmp)
@@ -80,10 +86,25 @@ func runArch(env Env, p *params.Params, name, arch string, l artifact.Lineage, h
 	return artifact.WriteJSON(env.Path(TrainMetrics+"/"+name+".json"), map[string]any{"model": name, "arch": arch, "seeds": perSeed})
 }
 
-// VAEOptions turns params train.vae into one run's options.
-func VAEOptions(v params.TrainVAE, seed uint64, supportK int) vae.Options {
-	return vae.Options{Hidden: v.Hidden, Latent: v.Latent, DecoderHidden: v.DecoderHidden, Dropout: v.Dropout, BetaCap: v.BetaCap,
-		AnnealEpochs: v.AnnealEpochs, Epochs: v.Epochs, Batch: v.Batch, LR: v.LR, EvalEvery: v.EvalEvery, SupportK: supportK, Seed: seed}
+// VAEOptions turns params train.vae and a run's method into one run's
+// options: no method is the paper's Mult-VAE, joint, maml and finetune the
+// runs that start from it (lib/vae meta.go). supportKs are their episodes'
+// support sizes (train.support_ks).
+func VAEOptions(v params.TrainVAE, run params.TrainRun, seed uint64, supportK int, supportKs []int) vae.Options {
+	o := vae.Options{Hidden: v.Hidden, Latent: v.Latent, DecoderHidden: v.DecoderHidden, Dropout: v.Dropout, BetaCap: v.BetaCap,
+		AnnealEpochs: v.AnnealEpochs, Epochs: v.Epochs, Batch: v.Batch, LR: v.LR, EvalEvery: v.EvalEvery, SupportK: supportK, Seed: seed,
+		Method: run.Method}
+	if o.Method != vae.Plain {
+		o.SupportKs, o.InnerSteps, o.MetaEpochs, o.MetaLR, o.FinetuneGrid = supportKs, v.InnerSteps, v.MetaEpochs, v.MetaLR, v.FinetuneGrid
+	}
+	if run.Epochs > 0 {
+		if o.Method == vae.Joint || o.Method == vae.MAML {
+			o.MetaEpochs = run.Epochs
+		} else {
+			o.Epochs = run.Epochs
+		}
+	}
+	return o
 }
 
 // runTrainVAE trains a Mult-VAE (arch multvae) on the selected backend.
@@ -95,19 +116,29 @@ func runTrainVAE(env Env, p *params.Params, name string, l artifact.Lineage, ite
 	}
 	header := []string{"seed", "domain", "step", "train_nll", "train_kl", "beta", "valid_ndcg"}
 	return runArch(env, p, name, vae.Arch, l, header, func(seed uint64, ckpt, tag string) (*archSeed, error) {
-		o := VAEOptions(p.Train.VAE, seed, p.Split.SupportK)
+		o := VAEOptions(p.Train.VAE, p.Train.Models[name], seed, p.Split.SupportK, p.Train.SupportKs)
 		o.CheckpointDir, o.Tag, o.Progress = ckpt, tag, os.Stderr
+		if ckpt != "" {
+			// Every multvae run of a seed starts from the same trained
+			// Mult-VAE: one checkpoint of it, whichever run trains it first.
+			o.PretrainCheckpointDir = env.Path(fmt.Sprintf("%s/multvae-pretrain/%s%d", CheckpointsDir, models.SeedPrefix, seed))
+		}
 		res, err := vae.Train(sel.Backend, items, train, valid, o)
 		if err != nil {
 			return nil, err
 		}
 		for dom, secs := range res.EpochSeconds {
-			fmt.Fprintf(os.Stderr, "%s: seed %d %s: %.2f s per epoch (median)\n", stage, seed, dom, secs)
+			if secs > 0 { // vae-ft trains no epoch
+				fmt.Fprintf(os.Stderr, "%s: seed %d %s: %.2f s per epoch (median)\n", stage, seed, dom, secs)
+			}
 		}
 		h := vae.Header{Name: name, Config: res.Config, Training: map[string]any{
 			"seed": seed, "epochs": o.Epochs, "batch": o.Batch, "lr": o.LR, "dropout": o.Dropout, "beta_cap": o.BetaCap,
 			"anneal_epochs": o.AnnealEpochs, "exported_epoch": res.BestEpoch,
 		}}
+		if o.Method != vae.Plain {
+			h.Training["method"], h.Training["support_ks"], h.Training["meta_epochs"], h.Training["meta_lr"] = o.Method, o.SupportKs, o.MetaEpochs, o.MetaLR
+		}
 		r := &archSeed{save: func(dir string) error { return vae.Save(dir, h, res.Weights, l) }}
 		best := map[string]any{}
 		for _, c := range res.Curve {
@@ -116,10 +147,25 @@ func runTrainVAE(env Env, p *params.Params, name string, l artifact.Lineage, ite
 			}
 			r.rows = append(r.rows, []string{c.Domain, strconv.Itoa(c.Epoch), num(c.TrainNLL), num(c.TrainKL), num(c.Beta), num(c.ValidNDCG)})
 		}
+		// The adapting runs' step sizes, per domain: the mean over latent
+		// dimensions of inner_lr, and inner_pow.
+		for i, sp := range res.Weights.Specs {
+			dom, param, _ := strings.Cut(sp.Name, "/")
+			if b, ok := best[dom].(map[string]any); ok && (param == vae.InnerLR || param == vae.InnerPow) {
+				sum := 0.0
+				for _, v := range res.Weights.Values[i] {
+					sum += float64(v)
+				}
+				b[param] = num6(sum / float64(len(res.Weights.Values[i])))
+			}
+		}
 		r.summary = best
 		return r, nil
 	})
 }
+
+// num6 rounds to 6 decimals for a metrics file.
+func num6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
 // GNNOptions turns params train.gnn into one run's options.
 func GNNOptions(g params.TrainGNN, seed uint64, supportK int) gnn.Options {
@@ -135,6 +181,9 @@ func runTrainGNN(env Env, p *params.Params, name string, l artifact.Lineage, ite
 	header := []string{"seed", "group", "step", "train_bpr", "valid_ndcg"}
 	return runArch(env, p, name, gnn.Arch, l, header, func(seed uint64, ckpt, tag string) (*archSeed, error) {
 		o := GNNOptions(p.Train.GNN, seed, p.Split.SupportK)
+		if e := p.Train.Models[name].Epochs; e > 0 {
+			o.Epochs = e
+		}
 		o.CheckpointDir, o.Tag, o.Progress = ckpt, tag, os.Stderr
 		res, err := gnn.Train(items, train, valid, o)
 		if err != nil {

@@ -26,6 +26,11 @@ type Config struct {
 	Hidden        int `json:"hidden"`         // encoder hidden width
 	Latent        int `json:"latent"`         // latent width
 	DecoderHidden int `json:"decoder_hidden"` // 0: the latent is decoded linearly
+	// InnerSteps is the meta-learned variant's adaptation (lib/vae
+	// meta.go): the folded-in latent takes this many gradient steps on the
+	// support's multinomial likelihood, each latent dimension with its own
+	// step size (parameters inner_lr and inner_pow). 0: the plain Mult-VAE.
+	InnerSteps int `json:"inner_steps,omitempty"`
 	// Domains and Items name each domain and its catalogue size, in the
 	// order of the task files' domains.
 	Domains []string `json:"domains"`
@@ -36,6 +41,9 @@ type Config struct {
 func (c *Config) Validate() error {
 	if c.Hidden <= 0 || c.Latent <= 0 || c.DecoderHidden < 0 {
 		return fmt.Errorf("multvae: hidden (%d) and latent (%d) must be positive, decoder_hidden (%d) not negative", c.Hidden, c.Latent, c.DecoderHidden)
+	}
+	if c.InnerSteps < 0 || (c.InnerSteps > 0 && c.DecoderHidden > 0) {
+		return fmt.Errorf("multvae: inner_steps (%d) must not be negative, and needs the linear decoder (decoder_hidden 0, not %d)", c.InnerSteps, c.DecoderHidden)
 	}
 	if len(c.Domains) == 0 || len(c.Domains) != len(c.Items) {
 		return fmt.Errorf("multvae: %d domains and %d catalogue sizes", len(c.Domains), len(c.Items))
@@ -60,6 +68,12 @@ const (
 	DecB = "dec_b"
 	OutW = "out_w" // [decoder_hidden or latent, items]
 	OutB = "out_b"
+	// InnerLR is the adapting variants' step size per latent dimension
+	// (Meta-SGD), [latent], and InnerPow the exponent of the support size
+	// k that scales it, [1] (a step of alpha k^pow: the best step grows
+	// with k); present when InnerSteps > 0.
+	InnerLR  = "inner_lr"
+	InnerPow = "inner_pow"
 )
 
 // DomainVars are the parameters of domain d's network (names without the
@@ -76,7 +90,11 @@ func (c *Config) DomainVars(d int) []models.VarSpec {
 		vs = append(vs, models.VarSpec{Name: DecW, Dims: []int{z, c.DecoderHidden}}, models.VarSpec{Name: DecB, Dims: []int{c.DecoderHidden}})
 		last = c.DecoderHidden
 	}
-	return append(vs, models.VarSpec{Name: OutW, Dims: []int{last, n}}, models.VarSpec{Name: OutB, Dims: []int{n}})
+	vs = append(vs, models.VarSpec{Name: OutW, Dims: []int{last, n}}, models.VarSpec{Name: OutB, Dims: []int{n}})
+	if c.InnerSteps > 0 {
+		vs = append(vs, models.VarSpec{Name: InnerLR, Dims: []int{z}}, models.VarSpec{Name: InnerPow, Dims: []int{1}})
+	}
+	return vs
 }
 
 // Vars are every domain's parameters, named <domain>/<parameter>: the

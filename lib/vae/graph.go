@@ -27,15 +27,16 @@ const (
 // products (GoMLX's Dot node keeps the stock rule, which is about ten
 // times slower here).
 type stepper struct {
-	c     *Config
-	d     int
-	specs []models.VarSpec
-	exec  *Exec
-	fwd   *Exec
+	c        *Config
+	d        int
+	episodic bool // the loss is episodicLoss (meta.go), the batch carries smask
+	specs    []models.VarSpec
+	exec     *Exec
+	fwd      *Exec
 }
 
-func newStepper(b backends.Backend, c *Config, d int) (*stepper, error) {
-	s := &stepper{c: c, d: d, specs: c.DomainVars(d)}
+func newStepper(b backends.Backend, c *Config, d int, episodic bool) (*stepper, error) {
+	s := &stepper{c: c, d: d, episodic: episodic, specs: c.DomainVars(d)}
 	var err error
 	if s.exec, err = NewExec(b, s.graph); err != nil {
 		return nil, err
@@ -75,8 +76,9 @@ func (s *stepper) decode(p []*Node, z *Node) *Node {
 
 // inputs of the step graph: params, Adam m and v (nv each), the
 // bias-corrected step size, the KL weight, idx [B,L], w [B,L], the target
-// item counts [B,I], the row mask [B] (0 for padding rows) and the
-// reparameterisation noise [B,Z].
+// item counts [B,I], the row mask [B] (0 for padding rows), the
+// reparameterisation noise [B,Z] and, episodic only, the support mask
+// [B,I].
 func (s *stepper) graph(in []*Node) []*Node {
 	nv := len(s.specs)
 	p := in[:nv]
@@ -84,8 +86,12 @@ func (s *stepper) graph(in []*Node) []*Node {
 	idx, w, target, mask, eps := in[3*nv+2], in[3*nv+3], in[3*nv+4], in[3*nv+5], in[3*nv+6]
 	mu, logvar := s.encode(p, idx, w)
 	z := Add(mu, Mul(eps, Exp(MulScalar(logvar, 0.5))))
-	logits := s.decode(p, z)
-	nll := Neg(ReduceSum(Mul(LogSoftmax(logits), target), 1)) // [B]
+	var nll *Node // [B]
+	if s.episodic {
+		nll = s.episodicLoss(p, z, in[3*nv+7], target)
+	} else {
+		nll = Neg(ReduceSum(Mul(LogSoftmax(s.decode(p, z)), target), 1))
+	}
 	kl := MulScalar(ReduceSum(Sub(Add(Neg(logvar), Add(Exp(logvar), Mul(mu, mu))), OnesLike(mu)), 1), 0.5)
 	rows := ReduceAllSum(mask)
 	nllMean := Div(ReduceAllSum(Mul(nll, mask)), rows)
@@ -104,12 +110,16 @@ func (s *stepper) graph(in []*Node) []*Node {
 	return out
 }
 
-// forwardGraph is the scoring pass (the latent's mean decoded): what the
-// plain-Go Net.Logits computes, kept as the reference a test compares it
-// with.
+// forwardGraph is the scoring pass (the latent's mean, adapted on the
+// support mask in[nv+2] when the config has inner steps, decoded): what
+// the plain-Go Net.Logits computes, kept as the reference a test compares
+// it with.
 func (s *stepper) forwardGraph(in []*Node) *Node {
 	nv := len(s.specs)
 	mu, _ := s.encode(in[:nv], in[nv], in[nv+1])
+	if s.c.InnerSteps > 0 {
+		mu = s.adaptLatent(in[:nv], mu, in[nv+2])
+	}
 	return s.decode(in[:nv], mu)
 }
 
@@ -144,6 +154,7 @@ type batch struct {
 	idx                 []int32
 	w, target, mask     []float32
 	eps                 []float32
+	smask               []float32 // episodic batches: 1 on each row's support items [B,I]
 }
 
 // step takes one Adam update of st on batch bt with step size lr and KL
@@ -166,6 +177,9 @@ func (s *stepper) step(st *state, bt *batch, lr, beta float64) (nll, kl float64,
 		tensors.FromFlatDataAndDimensions(bt.idx, bt.b, bt.l), tensors.FromFlatDataAndDimensions(bt.w, bt.b, bt.l),
 		tensors.FromFlatDataAndDimensions(bt.target, bt.b, bt.items), tensors.FromFlatDataAndDimensions(bt.mask, bt.b),
 		tensors.FromFlatDataAndDimensions(bt.eps, bt.b, bt.latent))
+	if s.episodic {
+		args = append(args, tensors.FromFlatDataAndDimensions(bt.smask, bt.b, bt.items))
+	}
 	out, err := s.exec.Exec(args...)
 	if err != nil {
 		return 0, 0, err
@@ -185,13 +199,17 @@ func (s *stepper) step(st *state, bt *batch, lr, beta float64) (nll, kl float64,
 }
 
 // forward runs the graph's scoring pass for a batch of inputs: logits
-// [B*I] row-major.
-func (s *stepper) forward(vals [][]float32, idx []int32, w []float32, b, l int) ([]float32, error) {
-	args := make([]any, 0, len(vals)+2)
+// [B*I] row-major. smask [B*I] marks each row's support items (used only
+// when the config has inner steps).
+func (s *stepper) forward(vals [][]float32, idx []int32, w []float32, smask []float32, b, l int) ([]float32, error) {
+	args := make([]any, 0, len(vals)+3)
 	for i, sp := range s.specs {
 		args = append(args, tensors.FromFlatDataAndDimensions(vals[i], sp.Dims...))
 	}
 	args = append(args, tensors.FromFlatDataAndDimensions(idx, b, l), tensors.FromFlatDataAndDimensions(w, b, l))
+	if s.c.InnerSteps > 0 {
+		args = append(args, tensors.FromFlatDataAndDimensions(smask, b, s.c.Items[s.d]))
+	}
 	out, err := s.fwd.Exec(args...)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/crossrec/crossrec/lib/models"
+	"github.com/crossrec/crossrec/lib/recommend"
 	"github.com/crossrec/crossrec/lib/tasks"
 )
 
@@ -14,6 +15,11 @@ type Net struct {
 	Items, Hidden, Latent, DecHidden int
 	EncW, EncB, MuW, MuB, LvW, LvB   []float32
 	DecW, DecB, OutW, OutB           []float32
+	// Steps, Alpha and Pow are the adapting variants' steps of the latent
+	// on the support (see adapt); Steps 0: none.
+	Steps int
+	Alpha []float32
+	Pow   float32
 }
 
 // newNet wraps one domain's values, given in DomainVars order.
@@ -25,6 +31,9 @@ func (c *Config) newNet(d int, vals [][]float32) *Net {
 		n.DecW, n.DecB, rest = rest[0], rest[1], rest[2:]
 	}
 	n.OutW, n.OutB = rest[0], rest[1]
+	if c.InnerSteps > 0 {
+		n.Steps, n.Alpha, n.Pow = c.InnerSteps, rest[2], rest[3][0]
+	}
 	return n
 }
 
@@ -60,6 +69,7 @@ func (n *Net) Logits(items []int32, w float32, out []float32) {
 	}
 	tanh(h)
 	mu := dense(h, n.MuW, n.MuB)
+	n.adapt(mu, items, out)
 	last := mu
 	if n.DecHidden > 0 {
 		last = dense(mu, n.DecW, n.DecB)
@@ -73,6 +83,51 @@ func (n *Net) Logits(items []int32, w float32, out []float32) {
 		row := n.OutW[k*n.Items:][:n.Items]
 		for j, v := range row {
 			out[j] += a * v
+		}
+	}
+}
+
+// adapt takes the adapting variants' gradient steps on the latent z (in
+// place): each descends the support's mean multinomial negative
+// log-likelihood, -1/k sum_{i in S} log softmax(W'z + b)_i, whose gradient
+// in z is -W(x_S - k p)/k for p the softmax over the catalogue, scaled per
+// dimension by Alpha k^Pow. scratch (length Items) holds the logits. The
+// training graph (meta.go adaptLatent) writes the same step.
+func (n *Net) adapt(z []float32, items []int32, scratch []float32) {
+	if n.Steps == 0 || len(items) == 0 {
+		return
+	}
+	k := float64(len(items))
+	scale := math.Pow(k, float64(n.Pow)) / k
+	p := make([]float64, n.Items)
+	for range n.Steps {
+		copy(scratch, n.OutB)
+		for a, v := range z {
+			row := n.OutW[a*n.Items:][:n.Items]
+			for j, w := range row {
+				scratch[j] += v * w
+			}
+		}
+		top := math.Inf(-1)
+		for _, v := range scratch {
+			top = math.Max(top, float64(v))
+		}
+		sum := 0.0
+		for j, v := range scratch {
+			p[j] = math.Exp(float64(v) - top)
+			sum += p[j]
+		}
+		for a := range z {
+			row := n.OutW[a*n.Items:][:n.Items]
+			g := 0.0
+			for j, w := range row {
+				g -= float64(w) * p[j]
+			}
+			g *= k / sum
+			for _, it := range items {
+				g += float64(row[it])
+			}
+			z[a] += n.Alpha[a] * float32(g*scale)
 		}
 	}
 }
@@ -135,6 +190,24 @@ func NewModel(name string, c Config, w *models.Weights) (*Model, error) {
 
 // Name implements recommend.Scorer.
 func (m *Model) Name() string { return m.name }
+
+// Ablations are the meta-learned variant's weights scored without a part
+// (params evaluate.ablate): <name>-no-inner, the same weights with the
+// inner loop off, so the latent is the encoder's alone; what the
+// adaptation adds. A plain Mult-VAE has none.
+func (m *Model) Ablations() ([]recommend.Scorer, error) {
+	if m.Config.InnerSteps == 0 {
+		return nil, fmt.Errorf("%s: a Mult-VAE without an inner loop has no ablation", m.name)
+	}
+	off := &Model{name: m.name + "-no-inner", Config: m.Config}
+	off.Config.InnerSteps = 0
+	for _, n := range m.Nets {
+		c := *n
+		c.Steps = 0
+		off.Nets = append(off.Nets, &c)
+	}
+	return []recommend.Scorer{off}, nil
+}
 
 // RankingOnly tells the harness the scores are not predicted values: a
 // Mult-VAE models which items a user picks, not how they rate them, so it

@@ -1,6 +1,7 @@
 package vae
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -31,7 +32,26 @@ type Options struct {
 	// export keeps the best point's weights.
 	EvalEvery int
 	SupportK  int
-	Seed      uint64
+	// Method: Plain (the paper's Mult-VAE), or one of the runs that start
+	// from it (meta.go): Joint and MAML train it further on episodes (a
+	// support of k items from SupportKs, the query the rest) for MetaEpochs
+	// epochs at MetaLR, MAML through InnerSteps gradient steps of the
+	// latent on the support (step sizes meta-learned from the step
+	// Finetune chooses), Joint
+	// without; Finetune adds the inner steps to it untrained, the step size
+	// chosen from FinetuneGrid on validation. These runs select on the
+	// mean validation NDCG@10 over SupportKs.
+	Method       string
+	SupportKs    []int
+	InnerSteps   int
+	MetaEpochs   int
+	MetaLR       float64
+	FinetuneGrid []float64
+	// PretrainCheckpointDir, when set, keeps the plain Mult-VAE's finished
+	// domains for every run of the same seed and settings: the plain run
+	// and the runs that start from it train it once.
+	PretrainCheckpointDir string
+	Seed                  uint64
 	// CheckpointDir, when set, keeps each finished domain's result there,
 	// so a run stopped part-way resumes from the next domain. Tag is mixed
 	// into the fingerprint (the stage passes its inputs' and program's
@@ -73,6 +93,24 @@ func (o *Options) validate() error {
 	if o.Dropout < 0 || o.Dropout >= 1 || o.BetaCap < 0 || o.AnnealEpochs < 0 {
 		return fmt.Errorf("multvae: dropout must lie in [0, 1), beta_cap and anneal_epochs not negative")
 	}
+	switch o.Method {
+	case Plain:
+	case Joint, MAML, Finetune:
+		if len(o.SupportKs) == 0 || slices.Min(o.SupportKs) <= 0 {
+			return fmt.Errorf("multvae %s: needs positive support sizes (train.support_ks), got %v", o.Method, o.SupportKs)
+		}
+		if o.Method != Finetune && (o.MetaEpochs <= 0 || o.MetaLR <= 0) {
+			return fmt.Errorf("multvae %s: meta_epochs (%d) and meta_lr (%g) must be positive", o.Method, o.MetaEpochs, o.MetaLR)
+		}
+		if o.InnerSteps <= 0 || o.DecoderHidden > 0 {
+			return fmt.Errorf("multvae %s: needs inner_steps > 0 (got %d) and the linear decoder (decoder_hidden 0, got %d)", o.Method, o.InnerSteps, o.DecoderHidden)
+		}
+		if o.Method == Finetune && (len(o.FinetuneGrid) == 0 || slices.Min(o.FinetuneGrid) < 0) {
+			return fmt.Errorf("multvae finetune: needs a grid of step sizes, not negative, got %v", o.FinetuneGrid)
+		}
+	default:
+		return fmt.Errorf("multvae: method %q: want none, joint, maml or finetune", o.Method)
+	}
 	if o.EvalEvery <= 0 || o.Epochs%o.EvalEvery != 0 {
 		return fmt.Errorf("multvae: epochs (%d) must be a positive multiple of eval_every (%d)", o.Epochs, o.EvalEvery)
 	}
@@ -82,8 +120,15 @@ func (o *Options) validate() error {
 // fingerprint identifies the options a checkpoint belongs to.
 func (o *Options) fingerprint() string {
 	c := *o
-	c.Progress, c.CheckpointDir = nil, ""
+	c.Progress, c.CheckpointDir, c.PretrainCheckpointDir = nil, "", ""
 	return checkpoint.Fingerprint(c)
+}
+
+// plain are the options of the Mult-VAE a run starts from.
+func (o *Options) plain() Options {
+	c := *o
+	c.Method, c.SupportKs, c.InnerSteps, c.MetaEpochs, c.MetaLR, c.FinetuneGrid = Plain, nil, 0, 0, 0, nil
+	return c
 }
 
 // Train fits one network per domain on the meta-train episodes' item sets
@@ -94,6 +139,9 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 		return nil, err
 	}
 	c := Config{Hidden: o.Hidden, Latent: o.Latent, DecoderHidden: o.DecoderHidden}
+	if o.Method != Plain {
+		c.InnerSteps = o.InnerSteps // every run from the plain network adapts at test time
+	}
 	for _, d := range items.Domains {
 		c.Domains = append(c.Domains, d.Name)
 		c.Items = append(c.Items, len(d.IDs))
@@ -114,21 +162,24 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 				dv = append(dv, e)
 			}
 		}
-		dr := &domainResult{}
-		ok, err := checkpoint.Load(checkpoint.Path(o.CheckpointDir, dom), fp, dr)
+		plain, pc := o.plain(), c
+		pc.InnerSteps = 0
+		pre, err := trainCached(cmp.Or(o.PretrainCheckpointDir, o.CheckpointDir), dom, plain.fingerprint(), o.Progress, func() (*domainResult, error) {
+			return trainDomain(b, &pc, d, t.UserItems(d), dv, &plain)
+		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("multvae %s: %w", dom, err)
 		}
-		if ok {
-			if o.Progress != nil {
-				fmt.Fprintf(o.Progress, "multvae %s: resumed from %s\n", dom, o.CheckpointDir)
-			}
-		} else {
-			if dr, err = trainDomain(b, &c, d, t.UserItems(d), dv, &o); err != nil {
-				return nil, fmt.Errorf("multvae %s: %w", dom, err)
-			}
-			if err := checkpoint.Save(checkpoint.Path(o.CheckpointDir, dom), fp, dr); err != nil {
-				return nil, err
+		dr := pre
+		if o.Method != Plain {
+			if dr, err = trainCached(o.CheckpointDir, dom, fp, o.Progress, func() (*domainResult, error) {
+				mc := c // Joint trains without the inner loop
+				if o.Method == Joint {
+					mc.InnerSteps = 0
+				}
+				return metaDomain(b, &mc, d, t.UserItems(d), dv, &o, pre)
+			}); err != nil {
+				return nil, fmt.Errorf("multvae %s %s: %w", o.Method, dom, err)
 			}
 		}
 		for i, s := range c.DomainVars(d) {
@@ -141,6 +192,26 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 		res.EpochSeconds[dom] = dr.EpochSeconds
 	}
 	return res, nil
+}
+
+// trainCached returns the domain's result from the checkpoint in dir when
+// it holds one for fingerprint fp, else trains it and saves it there.
+func trainCached(dir, dom, fp string, progress io.Writer, train func() (*domainResult, error)) (*domainResult, error) {
+	dr := &domainResult{}
+	ok, err := checkpoint.Load(checkpoint.Path(dir, dom), fp, dr)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if progress != nil {
+			fmt.Fprintf(progress, "multvae %s: resumed from %s\n", dom, dir)
+		}
+		return dr, nil
+	}
+	if dr, err = train(); err != nil {
+		return nil, err
+	}
+	return dr, checkpoint.Save(checkpoint.Path(dir, dom), fp, dr)
 }
 
 // domainResult is one domain's trained network and curve (also the
@@ -166,7 +237,7 @@ func trainDomain(b backends.Backend, c *Config, d int, users [][]int32, valid []
 	rng := rand.New(rand.NewPCG(o.Seed, 0x7ae0+uint64(d)))
 	specs := c.DomainVars(d)
 	vals := initValues(specs, rng)
-	s, err := newStepper(b, c, d)
+	s, err := newStepper(b, c, d, false)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +253,7 @@ func trainDomain(b backends.Backend, c *Config, d int, users [][]int32, valid []
 	perEpoch := (len(rows) + o.Batch - 1) / o.Batch
 	annealUpdates := o.AnnealEpochs * perEpoch
 	bt := &batch{b: o.Batch, items: n, latent: c.Latent, target: make([]float32, o.Batch*n), mask: make([]float32, o.Batch), eps: make([]float32, o.Batch*c.Latent)}
+
 	order := make([]int, len(rows))
 	for i := range order {
 		order[i] = i

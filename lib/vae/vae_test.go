@@ -68,19 +68,27 @@ func smallOptions() Options {
 }
 
 // TestForwardMatchesGraph holds the plain-Go scoring pass (what serves a
-// user) to the GoMLX graph the model trains through, for both decoders.
+// user) to the GoMLX graph the model trains through, for both decoders
+// and for the meta-learned variant's inner steps.
 func TestForwardMatchesGraph(t *testing.T) {
 	b := testBackend(t)
-	for _, dh := range []int{0, 6} {
-		c := Config{Hidden: 8, Latent: 4, DecoderHidden: dh, Domains: []string{"d"}, Items: []int{40}}
+	for _, arch := range [][2]int{{0, 0}, {6, 0}, {0, 2}} {
+		dh, steps := arch[0], arch[1]
+		c := Config{Hidden: 8, Latent: 4, DecoderHidden: dh, InnerSteps: steps, Domains: []string{"d"}, Items: []int{40}}
 		rng := rand.New(rand.NewPCG(3, 4))
 		vals := initValues(c.DomainVars(0), rng)
+		if steps > 0 { // step sizes large enough to move the scores, and a support-size exponent
+			for i := range vals[len(vals)-2] {
+				vals[len(vals)-2][i] = 0.5 + float32(i)
+			}
+			vals[len(vals)-1][0] = 0.5
+		}
 		for _, v := range vals { // biases away from zero, so they are checked too
 			for i := range v {
 				v[i] += float32(rng.NormFloat64() * 0.1)
 			}
 		}
-		s, err := newStepper(b, &c, 0)
+		s, err := newStepper(b, &c, 0, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,12 +97,14 @@ func TestForwardMatchesGraph(t *testing.T) {
 		const l = 8
 		idx := make([]int32, len(users)*l)
 		w := make([]float32, len(users)*l)
+		smask := make([]float32, len(users)*40)
 		for r, u := range users {
 			for j, it := range u {
 				idx[r*l+j], w[r*l+j] = it, float32(1/math.Sqrt(float64(len(u))))
+				smask[r*40+int(it)] = 1
 			}
 		}
-		got, err := s.forward(vals, idx, w, len(users), l)
+		got, err := s.forward(vals, idx, w, smask, len(users), l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +117,7 @@ func TestForwardMatchesGraph(t *testing.T) {
 			net.Logits(set, wt, want)
 			for i := range want {
 				if d := math.Abs(float64(got[r*40+i] - want[i])); d > 1e-5 {
-					t.Fatalf("decoder_hidden %d, user %d, item %d: graph %g, plain Go %g", dh, r, i, got[r*40+i], want[i])
+					t.Fatalf("decoder_hidden %d, inner steps %d, user %d, item %d: graph %g, plain Go %g", dh, steps, r, i, got[r*40+i], want[i])
 				}
 			}
 		}
