@@ -100,7 +100,7 @@ func TestBadRequests(t *testing.T) {
 		{"PUT recommend", "PUT", "/recommend", "application/json", `{}`, 405, "method PUT not allowed"},
 		{"POST healthz", "POST", "/healthz", "", "", 405, "method POST not allowed"},
 		{"unknown path", "GET", "/admin", "", "", 404, "no such endpoint /admin"},
-		{"form body", "POST", "/recommend", "application/x-www-form-urlencoded", "a=b", 415, "send application/json"},
+		{"form body", "POST", "/recommend", "application/x-www-form-urlencoded", "a=b", 400, "body: not a valid request: invalid character 'a'"},
 		{"empty body", "POST", "/recommend", "application/json", "", 400, "body: not a valid request: EOF"},
 		{"not JSON", "POST", "/recommend", "", "domain=dom0", 400, "body: not a valid request: invalid character"},
 		{"array", "POST", "/recommend", "", `[1,2]`, 400, "body: not a valid request: json: cannot unmarshal array"},
