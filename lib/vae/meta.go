@@ -78,21 +78,16 @@ func metaDomain(b backends.Backend, c *Config, d int, users [][]int32, valid []t
 		}
 		ac := *c
 		ac.InnerSteps = o.InnerSteps
-		tuned, _ := tuneStep(&ac, d, out.Values, o, func(vals [][]float32) float64 { return score(&ac, vals) })
+		tuned, _, _ := tuneStep(&ac, d, out.Values, o, func(vals [][]float32) float64 { return score(&ac, vals) })
 		out.Values = tuned
 		return out, nil
 	}
-	vals, curve := tuneStep(c, d, pre.Values, o, func(vals [][]float32) float64 { return score(c, vals) })
+	vals, curve, at := tuneStep(c, d, pre.Values, o, func(vals [][]float32) float64 { return score(c, vals) })
 	for i := range curve {
 		curve[i].Domain = dom
 	}
 	if o.Method == Finetune {
-		out.Values, out.Curve = vals, curve
-		for i, p := range curve {
-			if p.ValidNDCG > curve[out.BestEpoch].ValidNDCG {
-				out.BestEpoch = i
-			}
-		}
+		out.Values, out.Curve, out.BestEpoch = vals, curve, at
 		return out, nil
 	}
 	return episodes(b, c, d, users, vals, o, func(vals [][]float32) float64 { return score(c, vals) })
@@ -102,11 +97,11 @@ func metaDomain(b backends.Backend, c *Config, d int, users [][]int32, valid []t
 // (alpha for every latent dimension, and pow) with the best validation
 // score from o.FinetuneGrid x finetunePows; the curve has a point per
 // setting tried in grid order (its epoch the setting's index), the plain
-// network first as point 0.
-func tuneStep(c *Config, d int, plain [][]float32, o *Options, score func([][]float32) float64) ([][]float32, []CurvePoint) {
+// network first as point 0; at is the chosen point.
+func tuneStep(c *Config, d int, plain [][]float32, o *Options, score func([][]float32) float64) (best [][]float32, curve []CurvePoint, at int) {
 	vals := append(slices.Clone(plain), make([]float32, c.Latent), []float32{0}) // alpha 0: the plain network
 	best, bestNDCG := vals, round(score(vals))
-	curve := []CurvePoint{{Epoch: 0, ValidNDCG: bestNDCG}}
+	curve = []CurvePoint{{Epoch: 0, ValidNDCG: bestNDCG}}
 	for _, pow := range finetunePows {
 		for _, a := range o.FinetuneGrid {
 			try := slices.Clone(vals)
@@ -115,7 +110,7 @@ func tuneStep(c *Config, d int, plain [][]float32, o *Options, score func([][]fl
 			v := round(score(try))
 			curve = append(curve, CurvePoint{Epoch: len(curve), ValidNDCG: v})
 			if v > bestNDCG {
-				best, bestNDCG = try, v
+				best, bestNDCG, at = try, v, len(curve)-1
 			}
 		}
 	}
@@ -123,7 +118,7 @@ func tuneStep(c *Config, d int, plain [][]float32, o *Options, score func([][]fl
 		fmt.Fprintf(o.Progress, "multvae %s %s: test-time step %g, pow %g: valid ndcg@10 over k %.4f (no step %.4f)\n",
 			o.Method, c.Domains[d], best[len(vals)-2][0], best[len(vals)-1][0], bestNDCG, curve[0].ValidNDCG)
 	}
-	return best, curve
+	return best, curve, at
 }
 
 // episodes trains domain d's network from vals for o.MetaEpochs epochs on
@@ -235,15 +230,7 @@ func fillEpisodic(bt *batch, rows [][]int32, idx []int, ks []int, rng *rand.Rand
 	clear(bt.target)
 	clear(bt.mask)
 	clear(bt.smask)
-	l := 8
-	for _, k := range ks {
-		for l < k {
-			l *= 2
-		}
-	}
-	bt.l = l
-	bt.idx = make([]int32, bt.b*l)
-	bt.w = make([]float32, bt.b*l)
+	l := bt.pad(slices.Max(ks))
 	for r, u := range idx {
 		items := append([]int32(nil), rows[u]...)
 		k := min(ks[rng.IntN(len(ks))], len(items)-1)

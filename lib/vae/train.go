@@ -319,6 +319,19 @@ func scoreInto(net *Net) func([]tasks.Rated, []float64) {
 	}
 }
 
+// pad sizes the batch's item axis for rows of up to longest items: a power
+// of two from 8 (so the graph is compiled for a handful of shapes), with
+// fresh index and weight arrays; it returns the length.
+func (bt *batch) pad(longest int) int {
+	bt.l = 8
+	for bt.l < longest {
+		bt.l *= 2
+	}
+	bt.idx = make([]int32, bt.b*bt.l)
+	bt.w = make([]float32, bt.b*bt.l)
+	return bt.l
+}
+
 // fill builds a batch from the users at rows[idx...]: each user's items,
 // kept with probability 1 - dropout, weigh 1/sqrt(count)/(1 - dropout)
 // (the unit-length input, then inverted dropout, as the paper's code
@@ -340,13 +353,7 @@ func fill(bt *batch, rows [][]int32, idx []int, dropout float64, rng *rand.Rand)
 		bt.mask[r] = 1
 		longest = max(longest, len(kept[r]))
 	}
-	l := 8
-	for l < longest {
-		l *= 2
-	}
-	bt.l = l
-	bt.idx = make([]int32, bt.b*l)
-	bt.w = make([]float32, bt.b*l)
+	l := bt.pad(longest)
 	for r, u := range idx {
 		w := float32(1 / math.Sqrt(float64(len(rows[u]))) / (1 - dropout))
 		for j, it := range kept[r] {
