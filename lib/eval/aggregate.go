@@ -28,12 +28,13 @@ type cell struct {
 	// per user (by episode index), for the paired tests
 	userNDCG map[int]float64
 	userAE   map[int]float64
+	userSE   map[int]float64 // mean squared error: the paired test beside RMSE
 }
 
 func newCell(cfg *Config, dom *Domain, v view, rankingOnly bool) *cell {
 	c := &cell{cfg: cfg, dom: dom, v: v, rankingOnly: rankingOnly, rank: metrics.NewRanking(cfg.Ks),
 		chanceNDCG: make([]float64, len(cfg.Ks)), chanceP: make([]float64, len(cfg.Ks)), chanceR: make([]float64, len(cfg.Ks)),
-		userNDCG: map[int]float64{}, userAE: map[int]float64{}}
+		userNDCG: map[int]float64{}, userAE: map[int]float64{}, userSE: map[int]float64{}}
 	c.viewIndex = make([]int32, dom.Items)
 	n := 0
 	for i := range dom.Items {
@@ -72,6 +73,7 @@ func (c *cell) add(uc *userCase, qScore []float32, r *viewResult) error {
 		}
 		c.errs.Merge(e)
 		c.userAE[uc.ep] = e.MAE()
+		c.userSE[uc.ep] = e.MSE()
 	}
 	for i, k := range c.cfg.Ks {
 		top := r.top[:min(k, len(r.top))]

@@ -33,6 +33,8 @@ type Config struct {
 	// trained models also scored without their parts.
 	Peers  params.EvaluatePeers
 	Ablate []string
+	// Contrasts are the pairs compared per user at every curve support size.
+	Contrasts [][2]string
 }
 
 // ConfigFrom reads and checks the evaluation's settings.
@@ -45,6 +47,12 @@ func ConfigFrom(p *params.Params) (Config, error) {
 		ShrinkageGrid: slices.Clone(e.ShrinkageGrid), LODODomains: slices.Clone(e.LODODomains),
 		CrossKs: sortedSet(e.CrossKs), CrossPairs: slices.Clone(p.Tasks.CrossDomain),
 		Peers: e.Peers, Ablate: slices.Clone(e.Ablate),
+	}
+	for i, pair := range e.Contrasts {
+		if len(pair) != 2 || pair[0] == "" || pair[1] == "" || pair[0] == pair[1] {
+			return c, fmt.Errorf("params evaluate: contrasts[%d]: want two different scorer names [a, b], got %q", i, pair)
+		}
+		c.Contrasts = append(c.Contrasts, [2]string{pair[0], pair[1]})
 	}
 	if err := c.validate(); err != nil {
 		return c, fmt.Errorf("params evaluate: %w", err)

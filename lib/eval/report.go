@@ -201,17 +201,13 @@ func (r *runner) write(p Paths) error {
 				if r.cells[ka] == nil || r.cells[kb] == nil {
 					continue
 				}
-				t := map[string]any{}
-				ndcg := func(c *cell) map[int]float64 { return c.userNDCG }
-				ae := func(c *cell) map[int]float64 { return c.userAE }
-				t[fmt.Sprintf("ndcg@%d", HeadK)] = Paired(r.perUser(ka, eps, ndcg), r.perUser(kb, eps, ndcg))
-				if !r.cells[ka][0].rankingOnly && !r.cells[kb][0].rankingOnly {
-					t["abs_error"] = Paired(r.perUser(ka, eps, ae), r.perUser(kb, eps, ae))
-				}
-				tests[a+" vs "+b] = t
+				tests[a+" vs "+b] = r.pairTests(ka, kb, eps)
 			}
 		}
 		r.bestTests(dom.Name, eps, tests)
+		if c := r.contrasts(dom.Name, eps); len(c) > 0 {
+			tests["contrasts"] = c
+		}
 		compare[dom.Name] = tests
 	}
 	if err := artifact.WriteJSON(p.Metrics, head); err != nil {
@@ -364,7 +360,7 @@ func (r *runner) report(genDetail map[string]any) map[string]any {
 			"cross_ks":     r.cfg.CrossKs,
 			"ks":           r.cfg.Ks,
 			"temporal":     r.cfg.Temporal,
-			"paired_tests": "per-user values averaged over seeds; mean_diff = first model minus second",
+			"paired_tests": "per-user values averaged over seeds; mean_diff = first model minus second; contrasts at every curve support size",
 		},
 		"domains":             domains,
 		"baselines":           baselines,
@@ -375,8 +371,73 @@ func (r *runner) report(genDetail map[string]any) map[string]any {
 		"peers":               r.peerTune,
 		"peers_unseen_domain": "a peer is fitted per domain on that domain's meta-train users; fitted without a domain it cannot rank it, so it has no leave-one-domain-out score",
 		"ablations":           r.ablations,
+		"contrasts_left_out":  r.contrastsLeftOut(),
 		"inputs":              r.data.Inputs,
 	}
+}
+
+// pairTests compares two cells of the same users: per-user NDCG@10, and
+// where both predict values, per-user absolute and squared error (the
+// paired counterparts of MAE and RMSE).
+func (r *runner) pairTests(ka, kb cellKey, eps []int) map[string]any {
+	t := map[string]any{}
+	pick := func(f func(*cell) map[int]float64) PairedTest {
+		return Paired(r.perUser(ka, eps, f), r.perUser(kb, eps, f))
+	}
+	t[fmt.Sprintf("ndcg@%d", HeadK)] = pick(func(c *cell) map[int]float64 { return c.userNDCG })
+	if !r.cells[ka][0].rankingOnly && !r.cells[kb][0].rankingOnly {
+		t["abs_error"] = pick(func(c *cell) map[int]float64 { return c.userAE })
+		t["sq_error"] = pick(func(c *cell) map[int]float64 { return c.userSE })
+	}
+	return t
+}
+
+// contrasts are the paired tests of Config.Contrasts on one domain's
+// meta-test users at every support size the cold-start curve scores:
+// {"a vs b": {"k=K": tests}}. A meta-learned model's gain over its
+// controls is a claim per K (a gain at K = 10 says nothing of K = 1), so
+// each K is tested on its own. A pair one of whose rows was not scored on
+// the domain is left out here and named in the report.
+func (r *runner) contrasts(domain string, eps []int) map[string]any {
+	out := map[string]any{}
+	for _, pair := range r.cfg.Contrasts {
+		byK := map[string]any{}
+		for _, k := range r.cfg.evalKs() {
+			ka, kb := cellKey{tableCold, domain, pair[0], k}, cellKey{tableCold, domain, pair[1], k}
+			if r.cells[ka] == nil || r.cells[kb] == nil {
+				continue
+			}
+			byK[fmt.Sprintf("k=%d", k)] = r.pairTests(ka, kb, eps)
+		}
+		if len(byK) > 0 {
+			out[pair[0]+" vs "+pair[1]] = byK
+		}
+	}
+	return out
+}
+
+// contrastsLeftOut names each contrast that some domain could not test,
+// and why, for the report.
+func (r *runner) contrastsLeftOut() map[string]string {
+	out := map[string]string{}
+	for _, pair := range r.cfg.Contrasts {
+		var missing []string
+		for _, name := range pair {
+			scored := false
+			for _, dom := range r.data.Domains {
+				if r.cells[cellKey{tableCold, dom.Name, name, r.cfg.SupportK}] != nil {
+					scored = true
+				}
+			}
+			if !scored {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			out[pair[0]+" vs "+pair[1]] = fmt.Sprintf("not scored: %s (not trained, left out, or not a row of the harness)", strings.Join(missing, ", "))
+		}
+	}
+	return out
 }
 
 // bestTests adds the two comparisons a reader looks for first: the best
@@ -415,7 +476,10 @@ func (r *runner) bestTests(domain string, eps []int, tests map[string]any) {
 			head: Paired(r.perUser(cellKey{tableCold, domain, a, k}, eps, ndcg), r.perUser(cellKey{tableCold, domain, b, k}, eps, ndcg))}
 	}
 	if a, b := pick("mae", false, true), pick("mae", true, true); a != "" && b != "" {
+		se := func(c *cell) map[int]float64 { return c.userSE }
+		ka, kb := cellKey{tableCold, domain, a, k}, cellKey{tableCold, domain, b, k}
 		tests["best_error"] = map[string]any{"model": a, "reference": b,
-			"abs_error": Paired(r.perUser(cellKey{tableCold, domain, a, k}, eps, ae), r.perUser(cellKey{tableCold, domain, b, k}, eps, ae))}
+			"abs_error": Paired(r.perUser(ka, eps, ae), r.perUser(kb, eps, ae)),
+			"sq_error":  Paired(r.perUser(ka, eps, se), r.perUser(kb, eps, se))}
 	}
 }

@@ -67,6 +67,12 @@ func outPaths(dir string) Paths {
 // (one per seed folder, one leave-one-domain-out, one that fails to load).
 func runWorld(t *testing.T, dir string) (*Data, Config) {
 	t.Helper()
+	return runWorldWith(t, dir, nil)
+}
+
+// runWorldWith is runWorld with the configuration changed by edit first.
+func runWorldWith(t *testing.T, dir string, edit func(*Config)) (*Data, Config) {
+	t.Helper()
 	w := newWorld(250)
 	d := w.data(t, 150, 60)
 	// A cross-domain set: the held-out users with a source history (the
@@ -80,6 +86,9 @@ func runWorld(t *testing.T, dir string) (*Data, Config) {
 	d.Cross = []CrossSet{{Name: "d_to_d", Test: cross}}
 	cfg := w.cfg
 	cfg.LODODomains = []string{"d"}
+	if edit != nil {
+		edit(&cfg)
+	}
 	models := filepath.Join(dir, "models")
 	for _, m := range []string{"mymodel", "mymodel-lodo-d", "persed/seed-1", "persed/seed-2", "broken"} {
 		if err := os.MkdirAll(filepath.Join(models, m), 0o755); err != nil {

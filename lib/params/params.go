@@ -150,6 +150,12 @@ type Evaluate struct {
 	// parts: <name>-rank-term (the fitted ranking term alone, no network)
 	// and <name>-no-inner (the trained network without the inner loop).
 	Ablate []string `yaml:"ablate"`
+	// Contrasts are pairs of scorers [a, b] compared on the same users at
+	// every support size of the cold-start curve (paired t and Wilcoxon
+	// tests of a minus b): a meta-learned model against its controls.
+	// Any scored row may be named: a trained model, an ablation row
+	// (<name>-no-inner), a baseline or a peer.
+	Contrasts [][]string `yaml:"contrasts"`
 }
 
 // EvaluatePeers holds each peer's grid; lib/baselines documents the

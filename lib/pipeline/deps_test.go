@@ -1,0 +1,63 @@
+package pipeline
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCodeDepsAreClosedUnderImports checks every stage's declared code
+// dependencies: each lib package a stage lists must have every lib package
+// it imports (directly or not) listed too, or a change there would not
+// re-run the stage. lib/pipeline is the exception: it wires all the stages,
+// so it links packages a given stage never calls (the train stages do not
+// run lib/eval); its own files are a dependency of every stage instead.
+func TestCodeDepsAreClosedUnderImports(t *testing.T) {
+	_, here, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(here), "..", "..")
+	stages, err := Declarations(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mod = "github.com/crossrec/crossrec/"
+	imports := map[string][]string{}
+	importsOf := func(pkg string) []string {
+		if got, ok := imports[pkg]; ok {
+			return got
+		}
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+pkg)
+		cmd.Dir = root
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", pkg, err)
+		}
+		var libs []string
+		for _, line := range strings.Fields(string(out)) {
+			if rel, ok := strings.CutPrefix(line, mod); ok && strings.HasPrefix(rel, "lib/") && rel != pkg {
+				libs = append(libs, rel)
+			}
+		}
+		imports[pkg] = libs
+		return libs
+	}
+	checked := 0
+	for _, s := range stages {
+		for _, d := range s.Deps {
+			if !strings.HasPrefix(d, "lib/") || d == "lib/pipeline" || filepath.Ext(d) != "" {
+				continue
+			}
+			for _, imp := range importsOf(d) {
+				if !slices.Contains(s.Deps, imp) {
+					t.Errorf("stage %s: %s imports %s, which its deps do not list", s.Name, d, imp)
+				}
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no lib dependency checked")
+	}
+}
