@@ -46,7 +46,7 @@ func TestCodeDepsAreClosedUnderImports(t *testing.T) {
 	checked := 0
 	for _, s := range stages {
 		for _, d := range s.Deps {
-			if !strings.HasPrefix(d, "lib/") || d == "lib/pipeline" || filepath.Ext(d) != "" {
+			if !strings.HasPrefix(d, "lib/") || strings.HasPrefix(d, "lib/pipeline") || filepath.Ext(d) != "" {
 				continue
 			}
 			for _, imp := range importsOf(d) {
@@ -59,5 +59,35 @@ func TestCodeDepsAreClosedUnderImports(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no lib dependency checked")
+	}
+}
+
+// TestTrainPipelineFiles checks that the train stages list every file of
+// lib/pipeline except those of the other stages: a new file there is a
+// train dependency until it is named here as another stage's.
+func TestTrainPipelineFiles(t *testing.T) {
+	otherStages := []string{"align.go", "eda.go", "evaluate.go", "ingest.go", "main.go", "prep.go"}
+	_, here, _, _ := runtime.Caller(0)
+	files, err := filepath.Glob(filepath.Join(filepath.Dir(here), "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := trainDeps()
+	if slices.Contains(deps, "lib/pipeline") {
+		t.Fatal("train deps list the whole of lib/pipeline")
+	}
+	n := 0
+	for _, f := range files {
+		base := filepath.Base(f)
+		if strings.HasSuffix(base, "_test.go") || slices.Contains(otherStages, base) {
+			continue
+		}
+		n++
+		if !slices.Contains(deps, "lib/pipeline/"+base) {
+			t.Errorf("lib/pipeline/%s is neither a train dependency nor another stage's file", base)
+		}
+	}
+	if n != len(trainPipelineFiles) {
+		t.Errorf("train deps list %d files of lib/pipeline, the folder has %d", len(trainPipelineFiles), n)
 	}
 }

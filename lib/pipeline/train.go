@@ -44,19 +44,39 @@ func trainStages(root string) []Stage {
 	names := slices.Sorted(maps.Keys(p.Train.Models))
 	out := make([]Stage, 0, len(names))
 	for _, name := range names {
-		// The packages training runs through (TestCodeDepsAreClosedUnderImports
-		// holds the list to their imports); lib/pipeline also links the
-		// evaluate stage's lib/eval and lib/normalize, which training never
-		// calls, so a change to the evaluation alone does not retrain.
 		out = append(out, Stage{
 			Name:    "train@" + name,
-			Deps:    deps([]string{TasksDir}, code("train", "models", "meta", "vae", "gnn", "checkpoint", "baselines", "backend", "fastgrad", "tasks", "recommend", "metrics", "split")),
+			Deps:    trainDeps(),
 			Outs:    []string{ModelsDir + "/" + name},
 			Metrics: []string{TrainMetrics + "/" + name + ".json"},
 			Plots:   []string{TrainPlotsDir + "/" + name + ".csv"},
 			Params:  []string{"split", "train"},
 			Run:     func(env Env) error { return runTrain(env, name) },
 		})
+	}
+	return out
+}
+
+// trainPipelineFiles are the files of lib/pipeline a train stage runs
+// through: the stage table and its plumbing, and the train stages' own.
+// The other stages' files, evaluate.go above all, are not listed, so that a
+// change to how models are scored does not retrain them (Declarations only
+// builds the other stages' contracts; it runs none of them).
+var trainPipelineFiles = []string{"lib/pipeline/env.go", "lib/pipeline/paths.go", "lib/pipeline/spec.go",
+	"lib/pipeline/stages.go", "lib/pipeline/train.go", "lib/pipeline/train_arch.go"}
+
+// trainDeps are a train stage's dependencies: the task files and the
+// packages training runs through (TestCodeDepsAreClosedUnderImports holds
+// the list to their imports). lib/pipeline also links the evaluate stage's
+// lib/eval and lib/normalize, which training never calls.
+func trainDeps() []string {
+	var out []string
+	for _, d := range deps([]string{TasksDir}, code("train", "models", "meta", "vae", "gnn", "checkpoint", "baselines", "backend", "fastgrad", "tasks", "recommend", "metrics", "split")) {
+		if d == "lib/pipeline" {
+			out = append(out, trainPipelineFiles...)
+			continue
+		}
+		out = append(out, d)
 	}
 	return out
 }
