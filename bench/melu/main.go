@@ -41,7 +41,8 @@ import (
 const ModelName = "melu"
 
 func main() {
-	root := flag.String("root", ".", "repository whose params.yaml and artifacts/ (tasks, scalers, evaluate/report.json) are read")
+	root := flag.String("root", ".", "repository whose artifacts/ (tasks, scalers, evaluate/report.json) are read")
+	paramsPath := flag.String("params", "params.yaml", "params.yaml the evaluation settings are read from (this checkout's: its lib/params must know every field)")
 	models := flag.String("models", "bench/melu/models", "folder holding melu/seed-<s>/model.pt")
 	out := flag.String("out", "bench/melu/results", "folder the merged outputs are written to")
 	seeds := flag.String("seeds", "", "evaluation seeds, comma-separated (default: params evaluate.seeds); seed s scores the model of seed-<s>")
@@ -51,7 +52,7 @@ func main() {
 	threads := flag.Int("threads", 1, "torch threads per serving process")
 	timeout := flag.Duration("timeout", 2*time.Minute, "longest wait for one reply")
 	flag.Parse()
-	if err := run(*root, *models, *out, *seeds, *domains, *curve, *python, *threads, *timeout); err != nil {
+	if err := run(*root, *paramsPath, *models, *out, *seeds, *domains, *curve, *python, *threads, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "melu:", err)
 		os.Exit(1)
 	}
@@ -173,9 +174,9 @@ func parseSeeds(s string) ([]uint64, error) {
 	return out, nil
 }
 
-func run(root, modelsDir, outDir, seedList, domainList string, curve bool, python string, threads int, timeout time.Duration) error {
+func run(root, paramsPath, modelsDir, outDir, seedList, domainList string, curve bool, python string, threads int, timeout time.Duration) error {
 	start := time.Now()
-	p, err := params.Load(filepath.Join(root, "params.yaml"))
+	p, err := params.Load(paramsPath)
 	if err != nil {
 		return err
 	}
