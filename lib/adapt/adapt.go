@@ -918,8 +918,17 @@ func (r *RankTerm) Score(domain int32, support []tasks.Rated, candidates []int32
 // axpy adds a·x to y (len(y) values of x).
 func axpy(a float32, x, y []float32) {
 	x = x[:len(y)]
-	for i, v := range x {
-		y[i] += a * v
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		xs, ys := x[i:i+4:i+4], y[i:i+4:i+4]
+		ys[0] += a * xs[0]
+		ys[1] += a * xs[1]
+		ys[2] += a * xs[2]
+		ys[3] += a * xs[3]
+	}
+	for ; i < len(x); i++ {
+		y[i] += a * x[i]
 	}
 }
 
