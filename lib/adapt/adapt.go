@@ -679,10 +679,26 @@ func (h *head) score(di *domainItems, cands []int32, pred, rank, act, acc []floa
 				axpy(xv, h.h1x[k*h.h1:(k+1)*h.h1], act)
 			}
 		}
+		// Second layer as a sum of rows of h2_w over the units the ReLU
+		// keeps (about half), written out here: axpy is too long to be
+		// inlined and this is the loop a request spends most of its time in.
 		copy(acc, h.b2)
 		for j, v := range act {
-			if v > 0 {
-				axpy(v, h.w2[j*h.h2:(j+1)*h.h2], acc)
+			if v <= 0 {
+				continue
+			}
+			row := h.w2[j*h.h2 : (j+1)*h.h2]
+			row = row[:len(acc)]
+			k := 0
+			for ; k+4 <= len(acc); k += 4 {
+				r, a := row[k:k+4:k+4], acc[k:k+4:k+4]
+				a[0] += v * r[0]
+				a[1] += v * r[1]
+				a[2] += v * r[2]
+				a[3] += v * r[3]
+			}
+			for ; k < len(acc); k++ {
+				acc[k] += v * row[k]
 			}
 		}
 		out := h.c + di.b[i]
