@@ -31,8 +31,10 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/crossrec/crossrec/lib/adapt"
 	"github.com/crossrec/crossrec/lib/backend"
 	"github.com/crossrec/crossrec/lib/fastgrad"
 	"github.com/crossrec/crossrec/lib/meta"
@@ -186,6 +188,15 @@ func run(nTasks, k, q, inner, nItems, rounds, adapts int, stock, peer, strict bo
 	}
 	res = append(res, r)
 	fmt.Printf("%-52s %8.2f ms p50  %6.2f ms p99\n", r.Name, r.MedianMS, r.P99MS)
+	// The same request with the adaptation in plain Go (lib/adapt): same
+	// config and weights, listed after the rows paired with the peer's.
+	var fast []result
+	fr, err := fastAdaptation(cfg, items, eps, adapts, "")
+	if err != nil {
+		return err
+	}
+	fast = append(fast, fr)
+	fmt.Printf("%-52s %8.2f ms p50  %6.2f ms p99  (graph/fast %.1f)\n", fr.Name, fr.MedianMS, fr.P99MS, r.MedianMS/fr.MedianMS)
 	// The configuration the pipeline ships (params.yaml's maml run, read
 	// rather than restated so the two cannot drift). It has no PyTorch
 	// counterpart; it is what a served request costs.
@@ -202,6 +213,13 @@ func run(nTasks, k, q, inner, nItems, rounds, adapts int, stock, peer, strict bo
 	}
 	res = append(res, r)
 	fmt.Printf("%-52s %8.2f ms p50  %6.2f ms p99\n", r.Name, r.MedianMS, r.P99MS)
+	label := fmt.Sprintf(" (shipped: %d-%d, %d steps, ranking %v)", shipped.Hidden[0], shipped.Hidden[1], shipped.InnerSteps, shipped.Rank)
+	if fr, err = fastAdaptation(shipped, items, eps, adapts, label); err != nil {
+		return err
+	}
+	fast = append(fast, fr)
+	fmt.Printf("%-52s %8.2f ms p50  %6.2f ms p99  (graph/fast %.1f)\n", fr.Name, fr.MedianMS, fr.P99MS, r.MedianMS/fr.MedianMS)
+	res = append(res, fast...)
 	report := map[string]any{"backend": sel.Config, "backend_description": sel.Backend.Description(),
 		"backend_reason": sel.Reason, "cpus": runtime.NumCPU(), "go": runtime.Version(), "gomlx_version": moduleVersion("github.com/gomlx/gomlx"),
 		"tasks": nTasks, "support": k, "query": q, "inner_steps": inner, "items": nItems, "rounds": rounds, "adapts": adapts, "gomlx": res}
@@ -232,6 +250,14 @@ func run(nTasks, k, q, inner, nItems, rounds, adapts int, stock, peer, strict bo
 				}
 			}
 			report["ratio_gomlx_over_pytorch"] = ratios
+			// The plain-Go adaptation against the peer's request (same
+			// shapes as the first fast row).
+			for _, p := range pr {
+				if strings.HasPrefix(p.Name, "pytorch adapt") && p.MedianMS > 0 {
+					report["ratio_fast_over_pytorch"] = fast[0].MedianMS / p.MedianMS
+					fmt.Printf("ratio plain-Go adapt/PyTorch, %-24s %6.2f\n", "adapt + score", fast[0].MedianMS/p.MedianMS)
+				}
+			}
 		}
 	}
 	if out != "" {
@@ -268,6 +294,32 @@ func adaptation(sel *backend.Selection, cfg models.Config, items *tasks.ItemTabl
 		}
 	}
 	return result{Name: fmt.Sprintf("gomlx adapt K=%d + score %d items%s", len(eps[0].Support), len(all), label), MedianMS: pct(times, 50), P99MS: pct(times, 99)}, nil
+}
+
+// fastAdaptation is adaptation's request with lib/adapt's plain-Go
+// adaptation instead of the graph, on the same config and weights.
+func fastAdaptation(cfg models.Config, items *tasks.ItemTable, eps []tasks.Episode, n int, label string) (result, error) {
+	cfg.LearnInnerLR = false
+	s, err := adapt.New("bench", cfg, cfg.Init(1), items)
+	if err != nil {
+		return result{}, err
+	}
+	all := make([]int32, len(items.Domains[0].IDs))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	var times []float64
+	for i := range n + 5 {
+		e := eps[i%len(eps)]
+		t0 := time.Now()
+		if _, _, err := s.ScoreRank(0, e.Support, all); err != nil {
+			return result{}, err
+		}
+		if i >= 5 {
+			times = append(times, ms(time.Since(t0)))
+		}
+	}
+	return result{Name: fmt.Sprintf("plain-Go adapt K=%d + score %d items%s", len(eps[0].Support), len(all), label), MedianMS: pct(times, 50), P99MS: pct(times, 99)}, nil
 }
 
 // peerInfo is what maml_torch.py prints.

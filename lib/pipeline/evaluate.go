@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/crossrec/crossrec/lib/adapt"
 	"github.com/crossrec/crossrec/lib/eval"
 	"github.com/crossrec/crossrec/lib/gnn"
 	"github.com/crossrec/crossrec/lib/models"
@@ -118,7 +119,10 @@ func runEvaluate(env Env) error {
 			case gnn.Arch:
 				return gnn.Load(dir, items)
 			}
-			return models.Load(dir, items)
+			// lib/models' exports are scored with the adaptation in plain
+			// Go (lib/adapt): the same scores as models.Load's graph to
+			// float32 rounding, without a graph dispatch per user.
+			return adapt.Load(dir, items)
 		}
 	}
 	return eval.Run(eval.Paths{
@@ -135,7 +139,7 @@ func runEvaluate(env Env) error {
 }
 
 // ablations are a trained model's variants without a part: its own when
-// it defines them (lib/vae), lib/models' otherwise.
+// it defines them (lib/vae, lib/adapt), lib/models' otherwise.
 func ablations(sc recommend.Scorer) ([]recommend.Scorer, error) {
 	if a, ok := sc.(interface {
 		Ablations() ([]recommend.Scorer, error)

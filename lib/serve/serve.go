@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/crossrec/crossrec/lib/adapt"
 	"github.com/crossrec/crossrec/lib/artifact"
 	"github.com/crossrec/crossrec/lib/gnn"
 	"github.com/crossrec/crossrec/lib/models"
@@ -446,7 +447,8 @@ func (s *Service) Verify() error {
 // LoadScorer loads the model exported in dir (one seed's folder),
 // dispatching on its architecture as the evaluate stage does
 // (lib/pipeline/evaluate.go): the Mult-VAE and LightGCN name theirs in
-// model.json, lib/models' own exports name none.
+// model.json, lib/models' own exports name none (served by lib/adapt's
+// plain-Go adaptation, which scores as models.Model does).
 func LoadScorer(dir string, items *tasks.ItemTable) (recommend.Scorer, error) {
 	switch arch := models.ArchOf(dir); arch {
 	case vae.Arch:
@@ -454,7 +456,8 @@ func LoadScorer(dir string, items *tasks.ItemTable) (recommend.Scorer, error) {
 	case gnn.Arch:
 		return gnn.Load(dir, items)
 	case "":
-		return models.LoadModel(dir, items)
+		// lib/models' exports, served with the adaptation in plain Go.
+		return adapt.Load(dir, items)
 	default:
 		return nil, fmt.Errorf("%s: arch %q is not one this build serves (%s, %s, or lib/models' own)", filepath.Join(dir, models.HeaderFile), arch, vae.Arch, gnn.Arch)
 	}

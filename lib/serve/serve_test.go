@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
 
+	"github.com/crossrec/crossrec/lib/adapt"
 	"github.com/crossrec/crossrec/lib/artifact"
 	"github.com/crossrec/crossrec/lib/models"
 	"github.com/crossrec/crossrec/lib/normalize"
@@ -396,6 +397,8 @@ func TestLoadScorer(t *testing.T) {
 	}
 	if sc, err := LoadScorer(ncfDir, items); err != nil || sc.Name() != "ncf" {
 		t.Fatalf("ncf: %v %v", sc, err)
+	} else if _, ok := sc.(*adapt.Scorer); !ok {
+		t.Fatalf("ncf loaded as %T", sc)
 	}
 	if sc, err := LoadScorer(vaeDir, items); err != nil || sc.Name() != "vae" {
 		t.Fatalf("vae: %v %v", sc, err)
