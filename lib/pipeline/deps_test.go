@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"go/parser"
+	"go/token"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -89,5 +92,50 @@ func TestTrainPipelineFiles(t *testing.T) {
 	}
 	if n != len(trainPipelineFiles) {
 		t.Errorf("train deps list %d files of lib/pipeline, the folder has %d", len(trainPipelineFiles), n)
+	}
+}
+
+// TestStageFilesImportsAreDeps checks the lib packages a stage's own file
+// in lib/pipeline imports: each must be one of the stage's deps (the
+// closure test above then covers what they import). prep.go declares five
+// stages that share its imports, so it is not checked this way.
+func TestStageFilesImportsAreDeps(t *testing.T) {
+	files := map[string][]string{ // stage name prefix -> its files
+		"ingest": {"ingest.go"}, "align": {"align.go"}, "eda": {"eda.go"},
+		"evaluate": {"evaluate.go"}, "train@": {"train.go", "train_arch.go"},
+	}
+	_, here, _, _ := runtime.Caller(0)
+	stages, err := Declarations(filepath.Join(filepath.Dir(here), "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mod = "github.com/crossrec/crossrec/"
+	checked := map[string]bool{}
+	for _, s := range stages {
+		for prefix, fs := range files {
+			if !strings.HasPrefix(s.Name, prefix) {
+				continue
+			}
+			checked[prefix] = true
+			for _, f := range fs {
+				parsed, err := parser.ParseFile(token.NewFileSet(), filepath.Join(filepath.Dir(here), f), nil, parser.ImportsOnly)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, imp := range parsed.Imports {
+					path, _ := strconv.Unquote(imp.Path.Value)
+					rel, ok := strings.CutPrefix(path, mod)
+					if !ok || !strings.HasPrefix(rel, "lib/") {
+						continue
+					}
+					if !slices.Contains(s.Deps, rel) {
+						t.Errorf("stage %s: lib/pipeline/%s imports %s, which its deps do not list", s.Name, f, rel)
+					}
+				}
+			}
+		}
+	}
+	if len(checked) != len(files) {
+		t.Errorf("stages checked: %v, want every prefix of %v", checked, files)
 	}
 }

@@ -11,7 +11,7 @@ func edaStage() Stage {
 	in := []string{CleanInteractions, CleanItems, AlignItems, GenreList}
 	return Stage{
 		Name:   "eda",
-		Deps:   deps(in, code("eda", "eda")),
+		Deps:   deps(in, code("eda", "eda", "align")),
 		Outs:   []string{EDAStats},
 		Params: []string{"eda"},
 		Run: func(env Env) error {

@@ -52,7 +52,7 @@ func evaluateStage(trained []string) Stage {
 	}
 	return Stage{
 		Name: "evaluate",
-		Deps: deps(in, code("evaluate", "eval", "baselines", "metrics", "models", "meta", "vae", "gnn", "checkpoint", "backend", "fastgrad", "recommend", "tasks", "normalize", "split")),
+		Deps: deps(in, code("evaluate", "eval", "adapt", "baselines", "metrics", "models", "meta", "vae", "gnn", "checkpoint", "backend", "fastgrad", "recommend", "tasks", "normalize", "split")),
 		// The curve CSVs are plain outputs (cache: false in dvc.yaml), drawn
 		// by the top-level plot definitions: declared as stage plots, DVC
 		// would also draw each with its default template.
