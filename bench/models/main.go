@@ -41,6 +41,7 @@ import (
 	"github.com/crossrec/crossrec/lib/models"
 	"github.com/crossrec/crossrec/lib/params"
 	"github.com/crossrec/crossrec/lib/pipeline"
+	"github.com/crossrec/crossrec/lib/recommend"
 	"github.com/crossrec/crossrec/lib/synth"
 	"github.com/crossrec/crossrec/lib/tasks"
 )
@@ -278,22 +279,7 @@ func adaptation(sel *backend.Selection, cfg models.Config, items *tasks.ItemTabl
 	if err != nil {
 		return result{}, err
 	}
-	all := make([]int32, len(items.Domains[0].IDs))
-	for i := range all {
-		all[i] = int32(i)
-	}
-	var times []float64
-	for i := range n + 5 {
-		e := eps[i%len(eps)]
-		t0 := time.Now()
-		if _, _, err := m.ScoreRank(0, e.Support, all); err != nil {
-			return result{}, err
-		}
-		if i >= 5 {
-			times = append(times, ms(time.Since(t0)))
-		}
-	}
-	return result{Name: fmt.Sprintf("gomlx adapt K=%d + score %d items%s", len(eps[0].Support), len(all), label), MedianMS: pct(times, 50), P99MS: pct(times, 99)}, nil
+	return timeRequests(m, "gomlx", items, eps, n, label)
 }
 
 // fastAdaptation is adaptation's request with lib/adapt's plain-Go
@@ -304,6 +290,12 @@ func fastAdaptation(cfg models.Config, items *tasks.ItemTable, eps []tasks.Episo
 	if err != nil {
 		return result{}, err
 	}
+	return timeRequests(s, "plain-Go", items, eps, n, label)
+}
+
+// timeRequests times n adapt-and-score requests of r over the first
+// domain's whole catalogue (after 5 untimed ones), cycling through eps.
+func timeRequests(r recommend.Ranker, path string, items *tasks.ItemTable, eps []tasks.Episode, n int, label string) (result, error) {
 	all := make([]int32, len(items.Domains[0].IDs))
 	for i := range all {
 		all[i] = int32(i)
@@ -312,14 +304,14 @@ func fastAdaptation(cfg models.Config, items *tasks.ItemTable, eps []tasks.Episo
 	for i := range n + 5 {
 		e := eps[i%len(eps)]
 		t0 := time.Now()
-		if _, _, err := s.ScoreRank(0, e.Support, all); err != nil {
+		if _, _, err := r.ScoreRank(0, e.Support, all); err != nil {
 			return result{}, err
 		}
 		if i >= 5 {
 			times = append(times, ms(time.Since(t0)))
 		}
 	}
-	return result{Name: fmt.Sprintf("plain-Go adapt K=%d + score %d items%s", len(eps[0].Support), len(all), label), MedianMS: pct(times, 50), P99MS: pct(times, 99)}, nil
+	return result{Name: fmt.Sprintf("%s adapt K=%d + score %d items%s", path, len(eps[0].Support), len(all), label), MedianMS: pct(times, 50), P99MS: pct(times, 99)}, nil
 }
 
 // peerInfo is what maml_torch.py prints.
