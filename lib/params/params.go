@@ -288,6 +288,18 @@ type TrainVAE struct {
 	MetaEpochs   int       `yaml:"meta_epochs"`
 	MetaLR       float64   `yaml:"meta_lr"`
 	FinetuneGrid []float64 `yaml:"finetune_grid"`
+	// Domains overrides settings above for one domain, by name: each
+	// domain is its own network, tuned on its own validation users. A field
+	// left out (0) keeps the value above.
+	Domains map[string]VAEDomain `yaml:"domains"`
+}
+
+// VAEDomain is one domain's Mult-VAE settings where they differ from
+// train.vae's.
+type VAEDomain struct {
+	LR     float64 `yaml:"lr"`     // Adam step size of the plain network's training
+	Hidden int     `yaml:"hidden"` // encoder hidden width
+	Latent int     `yaml:"latent"` // latent width
 }
 
 // TrainModel is the shared architecture and inner loop.

@@ -97,6 +97,12 @@ func VAEOptions(v params.TrainVAE, run params.TrainRun, seed uint64, supportK in
 	if o.Method != vae.Plain {
 		o.SupportKs, o.InnerSteps, o.MetaEpochs, o.MetaLR, o.FinetuneGrid = supportKs, v.InnerSteps, v.MetaEpochs, v.MetaLR, v.FinetuneGrid
 	}
+	for dom, d := range v.Domains {
+		if o.Domains == nil {
+			o.Domains = map[string]vae.DomainOptions{}
+		}
+		o.Domains[dom] = vae.DomainOptions{LR: d.LR, Hidden: d.Hidden, Latent: d.Latent}
+	}
 	if run.Epochs > 0 {
 		if o.Method == vae.Joint || o.Method == vae.MAML {
 			o.MetaEpochs = run.Epochs
@@ -136,6 +142,9 @@ func runTrainVAE(env Env, p *params.Params, name string, l artifact.Lineage, ite
 			"seed": seed, "epochs": o.Epochs, "batch": o.Batch, "lr": o.LR, "dropout": o.Dropout, "beta_cap": o.BetaCap,
 			"anneal_epochs": o.AnnealEpochs, "exported_epoch": res.BestEpoch,
 		}}
+		if len(o.Domains) > 0 {
+			h.Training["domains"] = o.Domains // each domain's own lr and widths
+		}
 		if o.Method != vae.Plain {
 			h.Training["method"], h.Training["support_ks"], h.Training["meta_epochs"], h.Training["meta_lr"] = o.Method, o.SupportKs, o.MetaEpochs, o.MetaLR
 		}

@@ -35,6 +35,26 @@ type Config struct {
 	// order of the task files' domains.
 	Domains []string `json:"domains"`
 	Items   []int    `json:"items"`
+	// Widths, when set, are each domain's own hidden and latent widths
+	// (one per domain, in Domains' order), in place of Hidden and Latent.
+	Widths []Widths `json:"widths,omitempty"`
+}
+
+// Widths are one domain's encoder hidden and latent widths.
+type Widths struct {
+	Hidden int `json:"hidden"`
+	Latent int `json:"latent"`
+}
+
+// At is the config of domain d's network: Hidden and Latent are the
+// domain's own widths when Widths sets them.
+func (c *Config) At(d int) *Config {
+	if len(c.Widths) == 0 {
+		return c
+	}
+	dc := *c
+	dc.Hidden, dc.Latent = c.Widths[d].Hidden, c.Widths[d].Latent
+	return &dc
 }
 
 // Validate checks the widths and the catalogue.
@@ -51,6 +71,14 @@ func (c *Config) Validate() error {
 	for d, n := range c.Items {
 		if n <= 0 {
 			return fmt.Errorf("multvae: domain %s has %d items", c.Domains[d], n)
+		}
+	}
+	if len(c.Widths) > 0 && len(c.Widths) != len(c.Domains) {
+		return fmt.Errorf("multvae: %d domains and %d per-domain widths", len(c.Domains), len(c.Widths))
+	}
+	for d, w := range c.Widths {
+		if w.Hidden <= 0 || w.Latent <= 0 {
+			return fmt.Errorf("multvae: domain %s: hidden (%d) and latent (%d) must be positive", c.Domains[d], w.Hidden, w.Latent)
 		}
 	}
 	return nil
@@ -79,7 +107,7 @@ const (
 // DomainVars are the parameters of domain d's network (names without the
 // domain prefix).
 func (c *Config) DomainVars(d int) []models.VarSpec {
-	n, h, z := c.Items[d], c.Hidden, c.Latent
+	n, h, z := c.Items[d], c.At(d).Hidden, c.At(d).Latent
 	vs := []models.VarSpec{
 		{Name: EncW, Dims: []int{n, h}}, {Name: EncB, Dims: []int{h}},
 		{Name: MuW, Dims: []int{h, z}}, {Name: MuB, Dims: []int{z}},

@@ -36,7 +36,7 @@ type stepper struct {
 }
 
 func newStepper(b backends.Backend, c *Config, d int, episodic bool) (*stepper, error) {
-	s := &stepper{c: c, d: d, episodic: episodic, specs: c.DomainVars(d)}
+	s := &stepper{c: c.At(d), d: d, episodic: episodic, specs: c.DomainVars(d)}
 	var err error
 	if s.exec, err = NewExec(b, s.graph); err != nil {
 		return nil, err

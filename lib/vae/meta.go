@@ -99,13 +99,14 @@ func metaDomain(b backends.Backend, c *Config, d int, users [][]int32, valid []t
 // setting tried in grid order (its epoch the setting's index), the plain
 // network first as point 0; at is the chosen point.
 func tuneStep(c *Config, d int, plain [][]float32, o *Options, score func([][]float32) float64) (best [][]float32, curve []CurvePoint, at int) {
-	vals := append(slices.Clone(plain), make([]float32, c.Latent), []float32{0}) // alpha 0: the plain network
+	z := c.At(d).Latent
+	vals := append(slices.Clone(plain), make([]float32, z), []float32{0}) // alpha 0: the plain network
 	best, bestNDCG := vals, round(score(vals))
 	curve = []CurvePoint{{Epoch: 0, ValidNDCG: bestNDCG}}
 	for _, pow := range finetunePows {
 		for _, a := range o.FinetuneGrid {
 			try := slices.Clone(vals)
-			try[len(try)-2] = slices.Repeat([]float32{float32(a)}, c.Latent)
+			try[len(try)-2] = slices.Repeat([]float32{float32(a)}, z)
 			try[len(try)-1] = []float32{float32(pow)}
 			v := round(score(try))
 			curve = append(curve, CurvePoint{Epoch: len(curve), ValidNDCG: v})
@@ -141,8 +142,9 @@ func episodes(b backends.Backend, c *Config, d int, users [][]int32, vals [][]fl
 		return nil, err
 	}
 	st := newState(c.DomainVars(d), vals)
-	bt := &batch{b: o.Batch, items: n, latent: c.Latent, target: make([]float32, o.Batch*n), mask: make([]float32, o.Batch),
-		eps: make([]float32, o.Batch*c.Latent), smask: make([]float32, o.Batch*n)}
+	z := c.At(d).Latent
+	bt := &batch{b: o.Batch, items: n, latent: z, target: make([]float32, o.Batch*n), mask: make([]float32, o.Batch),
+		eps: make([]float32, o.Batch*z), smask: make([]float32, o.Batch*n)}
 	order := make([]int, len(rows))
 	for i := range order {
 		order[i] = i

@@ -24,7 +24,7 @@ type Net struct {
 
 // newNet wraps one domain's values, given in DomainVars order.
 func (c *Config) newNet(d int, vals [][]float32) *Net {
-	n := &Net{Items: c.Items[d], Hidden: c.Hidden, Latent: c.Latent, DecHidden: c.DecoderHidden}
+	n := &Net{Items: c.Items[d], Hidden: c.At(d).Hidden, Latent: c.At(d).Latent, DecHidden: c.DecoderHidden}
 	n.EncW, n.EncB, n.MuW, n.MuB, n.LvW, n.LvB = vals[0], vals[1], vals[2], vals[3], vals[4], vals[5]
 	rest := vals[6:]
 	if c.DecoderHidden > 0 {

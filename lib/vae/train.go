@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -59,6 +61,29 @@ type Options struct {
 	CheckpointDir string
 	Tag           string
 	Progress      io.Writer
+	// Domains overrides the plain network's step size and widths for one
+	// domain, by name (each domain is its own network).
+	Domains map[string]DomainOptions
+}
+
+// DomainOptions are one domain's settings where they differ from
+// Options'; a zero field keeps Options' value.
+type DomainOptions struct {
+	LR     float64 `json:"lr,omitempty"`
+	Hidden int     `json:"hidden,omitempty"`
+	Latent int     `json:"latent,omitempty"`
+}
+
+// at is the options of domain dom's network, its overrides applied.
+func (o *Options) at(dom string) Options {
+	c := *o
+	c.Domains = nil
+	if do, ok := o.Domains[dom]; ok {
+		c.LR = cmp.Or(do.LR, c.LR)
+		c.Hidden = cmp.Or(do.Hidden, c.Hidden)
+		c.Latent = cmp.Or(do.Latent, c.Latent)
+	}
+	return c
 }
 
 // CurvePoint is one point of a domain's training curve: no wall-clock time,
@@ -111,6 +136,11 @@ func (o *Options) validate() error {
 	default:
 		return fmt.Errorf("multvae: method %q: want none, joint, maml or finetune", o.Method)
 	}
+	for dom, do := range o.Domains {
+		if do.LR < 0 || do.Hidden < 0 || do.Latent < 0 {
+			return fmt.Errorf("multvae: domain %s: lr (%g), hidden (%d) and latent (%d) must not be negative", dom, do.LR, do.Hidden, do.Latent)
+		}
+	}
 	if o.EvalEvery <= 0 || o.Epochs%o.EvalEvery != 0 {
 		return fmt.Errorf("multvae: epochs (%d) must be a positive multiple of eval_every (%d)", o.Epochs, o.EvalEvery)
 	}
@@ -146,6 +176,18 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 		c.Domains = append(c.Domains, d.Name)
 		c.Items = append(c.Items, len(d.IDs))
 	}
+	for _, dom := range slices.Sorted(maps.Keys(o.Domains)) {
+		if !slices.Contains(c.Domains, dom) {
+			return nil, fmt.Errorf("multvae: train.vae.domains names %q, not a domain of the task files (%s)", dom, strings.Join(c.Domains, ", "))
+		}
+		if do := o.Domains[dom]; do.Hidden > 0 || do.Latent > 0 {
+			for _, name := range c.Domains {
+				do := o.at(name)
+				c.Widths = append(c.Widths, Widths{Hidden: do.Hidden, Latent: do.Latent})
+			}
+			break
+		}
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -154,8 +196,11 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 		return nil, err
 	}
 	res := &Result{Config: c, Weights: &models.Weights{}, BestEpoch: map[string]int{}, EpochSeconds: map[string]float64{}}
-	fp := o.fingerprint()
 	for d, dom := range c.Domains {
+		// Each domain's checkpoints are keyed on its own settings, so
+		// retuning one domain leaves the others' trained networks valid.
+		o := o.at(dom)
+		fp := o.fingerprint()
 		var dv []tasks.Episode
 		for _, e := range valid {
 			if int(e.DomainIndex) == d {
@@ -252,7 +297,8 @@ func trainDomain(b backends.Backend, c *Config, d int, users [][]int32, valid []
 	out := &domainResult{Curve: []CurvePoint{{Domain: dom, Epoch: 0, ValidNDCG: round(bestNDCG)}}}
 	perEpoch := (len(rows) + o.Batch - 1) / o.Batch
 	annealUpdates := o.AnnealEpochs * perEpoch
-	bt := &batch{b: o.Batch, items: n, latent: c.Latent, target: make([]float32, o.Batch*n), mask: make([]float32, o.Batch), eps: make([]float32, o.Batch*c.Latent)}
+	z := c.At(d).Latent
+	bt := &batch{b: o.Batch, items: n, latent: z, target: make([]float32, o.Batch*n), mask: make([]float32, o.Batch), eps: make([]float32, o.Batch*z)}
 
 	order := make([]int, len(rows))
 	for i := range order {
