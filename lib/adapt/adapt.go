@@ -618,6 +618,10 @@ type head struct {
 	taste         []float32
 	beta          float32
 	act, acc      []float32 // per-item scratch
+	// simd: score with the vector kernel (score_simd.go), built with
+	// GOEXPERIMENT=simd on a CPU with AVX2 and FMA, for the head it
+	// covers (no adapted item-side tensor, widths multiples of 8).
+	simd bool
 }
 
 func (s *Scorer) setHead(d int32, sc *scratch) *head {
@@ -641,6 +645,7 @@ func (s *Scorer) setHead(d int32, sc *scratch) *head {
 	if s.adapted[pGQ] {
 		h.gq = st[pGQ]
 	}
+	h.simd = useSIMD && h.h1x == nil && h.gq == nil && h.d%8 == 0 && h.du%8 == 0 && h.h1%8 == 0 && h.h2%8 == 0
 	scale := s.w["domain_scale"][d]
 	h.w2, h.b2 = st[pH2W], st[pH2B]
 	for k, v := range st[pOW] {
@@ -665,6 +670,10 @@ func (s *Scorer) setHead(d int32, sc *scratch) *head {
 // score writes the prediction and, when rank is not nil, the ranking
 // score of every candidate; act and acc are [H1] and [H2] scratch.
 func (h *head) score(di *domainItems, cands []int32, pred, rank, act, acc []float32) {
+	if h.simd {
+		h.scoreSIMD(di, cands, pred, rank, act)
+		return
+	}
 	for n, c := range cands {
 		i := int(c)
 		x := di.x[i*h.d : (i+1)*h.d]

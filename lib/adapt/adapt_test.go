@@ -81,12 +81,18 @@ func randomWeights(cfg models.Config, seed uint64) *models.Weights {
 }
 
 func newFixture(t testing.TB, arch string, encoder bool, adapt []string, rank, learnLR bool, seed uint64) fixture {
+	return newFixtureWidths(t, arch, encoder, adapt, rank, learnLR, seed, 4, 3, [2]int{5, 4})
+}
+
+// newFixtureWidths is newFixture with the item and user vector widths and
+// the hidden layers given.
+func newFixtureWidths(t testing.TB, arch string, encoder bool, adapt []string, rank, learnLR bool, seed uint64, itemDim, userDim int, hidden [2]int) fixture {
 	items := synth.Items(1, 40, 30)
 	cat, err := models.NewCatalog(items, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := models.Config{Arch: arch, ItemDim: 4, UserDim: 3, Hidden: [2]int{5, 4}, Encoder: encoder, Adapt: adapt,
+	cfg := models.Config{Arch: arch, ItemDim: itemDim, UserDim: userDim, Hidden: hidden, Encoder: encoder, Adapt: adapt,
 		InnerSteps: 3, InnerLR: 0.1, LearnInnerLR: learnLR, Rank: rank, Shape: cat.Shape()}
 	w := randomWeights(cfg, seed)
 	name := fmt.Sprintf("%s-enc%v-adapt%v-rank%v-lr%v", arch, encoder, adapt, rank, learnLR)

@@ -138,3 +138,59 @@ func num(v any) float64 {
 	}
 	return math.NaN()
 }
+
+// TestSourceTests checks compare.json's cross_source entry: each scorer
+// scored with and without the source history gets a paired test at every
+// cross support size, on the pair's users, in the direction "with vs
+// without" (its error difference has the sign of cross.json's), and a
+// scorer with no "-no-source" twin gets none.
+func TestSourceTests(t *testing.T) {
+	dir := t.TempDir()
+	d, cfg := runWorld(t, dir)
+	var compare map[string]map[string]json.RawMessage
+	var cross map[string]map[string]map[string]map[string]float64
+	for f, v := range map[string]any{"compare.json": &compare, "cross.json": &cross} {
+		raw, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	var src map[string]map[string]map[string]map[string]map[string]any
+	if err := json.Unmarshal(compare["d"]["cross_source"], &src); err != nil {
+		t.Fatalf("compare.json d.cross_source: %v", err)
+	}
+	tests := src["d_to_d"]
+	var twins int
+	for m := range cross["d_to_d"] {
+		if !strings.HasSuffix(m, noSource) {
+			if _, ok := tests[m+" vs "+m+noSource]; ok != (cross["d_to_d"][m+noSource] != nil) {
+				t.Errorf("%s: source test present %v, no-source row present %v", m, ok, cross["d_to_d"][m+noSource] != nil)
+			}
+			continue
+		}
+		twins++
+		base := strings.TrimSuffix(m, noSource)
+		for _, k := range cfg.CrossKs {
+			key := fmt.Sprintf("k=%d", k)
+			tt, ok := tests[base+" vs "+m][key]
+			if !ok {
+				t.Fatalf("%s: no source test at %s", base, key)
+			}
+			if n := num(tt["ndcg@10"]["n"]); n < 10 || n > float64(len(d.Cross[0].Test)) {
+				t.Errorf("%s %s: n = %v of %d cross users", base, key, n, len(d.Cross[0].Test))
+			}
+			if ae, ok := tt["abs_error"]; ok {
+				diff := cross["d_to_d"][base][key]["mae"] - cross["d_to_d"][m][key]["mae"]
+				if md := num(ae["mean_diff"]); math.Abs(diff) > 1e-6 && (md > 0) != (diff > 0) {
+					t.Errorf("%s %s: abs_error mean_diff %v, cross.json's MAE difference %v", base, key, md, diff)
+				}
+			}
+		}
+	}
+	if twins == 0 || len(tests) != twins {
+		t.Fatalf("%d no-source rows, %d source tests", twins, len(tests))
+	}
+}

@@ -210,6 +210,21 @@ func (r *runner) write(p Paths) error {
 		}
 		compare[dom.Name] = tests
 	}
+	for _, set := range r.data.Cross {
+		if c := r.sourceTests(set); len(c) > 0 {
+			tests, _ := compare[set.Pair.Target].(map[string]any)
+			if tests == nil {
+				tests = map[string]any{}
+				compare[set.Pair.Target] = tests
+			}
+			src, _ := tests["cross_source"].(map[string]any)
+			if src == nil {
+				src = map[string]any{}
+				tests["cross_source"] = src
+			}
+			src[set.Name] = c
+		}
+	}
 	if err := artifact.WriteJSON(p.Metrics, head); err != nil {
 		return err
 	}
@@ -411,6 +426,37 @@ func (r *runner) contrasts(domain string, eps []int) map[string]any {
 		}
 		if len(byK) > 0 {
 			out[pair[0]+" vs "+pair[1]] = byK
+		}
+	}
+	return out
+}
+
+// sourceTests are the cross-domain pair's paired tests of each scorer
+// with the user's source-domain history against the same scorer without
+// it, at every cross support size: {"m vs m-no-source": {"k=K": tests}}.
+// Whether the source history moves a new user's ranking is a claim per K
+// on the same users, so it gets the same test as a contrast.
+func (r *runner) sourceTests(set CrossSet) map[string]any {
+	table := crossPrefix + set.Name
+	eps := make([]int, len(set.Test))
+	for i := range eps {
+		eps[i] = i
+	}
+	out := map[string]any{}
+	for _, m := range r.order[table] {
+		if strings.HasSuffix(m, noSource) {
+			continue
+		}
+		byK := map[string]any{}
+		for _, k := range r.cfg.CrossKs {
+			ka, kb := cellKey{table, set.Name, m, k}, cellKey{table, set.Name, m + noSource, k}
+			if r.cells[ka] == nil || r.cells[kb] == nil {
+				continue
+			}
+			byK[fmt.Sprintf("k=%d", k)] = r.pairTests(ka, kb, eps)
+		}
+		if len(byK) > 0 {
+			out[m+" vs "+m+noSource] = byK
 		}
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/crossrec/crossrec/lib/artifact"
+	"github.com/crossrec/crossrec/lib/params"
 	"github.com/crossrec/crossrec/lib/recommend"
 	"github.com/crossrec/crossrec/lib/tasks"
 )
@@ -83,7 +84,7 @@ func runWorldWith(t *testing.T, dir string, edit func(*Config)) (*Data, Config) 
 		c.Source = d.Train[i].Query
 		cross = append(cross, c)
 	}
-	d.Cross = []CrossSet{{Name: "d_to_d", Test: cross}}
+	d.Cross = []CrossSet{{Name: "d_to_d", Pair: params.CrossPair{Source: "d", Target: "d"}, Test: cross}}
 	cfg := w.cfg
 	cfg.LODODomains = []string{"d"}
 	if edit != nil {
