@@ -132,8 +132,9 @@ func compare(ps *problems, stage, field string, inYAML, declared []string) {
 	}
 }
 
-// checkParams checks the stage's params entries and returns the top-level
-// params.yaml sections they track (nil when none can be worked out).
+// checkParams checks the stage's params entries and returns the keys they
+// track, dotted as written (every top-level section for a bare params
+// file entry; nil when none can be worked out).
 func checkParams(ps *problems, s *StageDef, pv map[string]any, pvErr error) map[string]bool {
 	sections := map[string]bool{}
 	for _, p := range s.Params {
@@ -154,7 +155,7 @@ func checkParams(ps *problems, s *StageDef, pv map[string]any, pvErr error) map[
 		if _, err := scope(pv).lookup(p.Key); err != nil {
 			ps.add(0, s.Name, "params", "%q not found in %s", p.Key, ParamsFile)
 		}
-		sections[sectionOf(p.Key)] = true
+		sections[p.Key] = true
 	}
 	return sections
 }
@@ -166,21 +167,34 @@ func sectionOf(key string) string {
 	return sec
 }
 
-// compareSections compares at section level: a program reads whole
-// sections, while dvc.yaml may track finer keys under them.
+// compareSections compares the keys dvc.yaml tracks with those the
+// program declares (top-level sections, or dotted keys under one; its
+// lineage hashes what it declares). A program reads whole sections or
+// keys, while dvc.yaml may track finer keys under them: each declared key
+// must be tracked, itself, in part or through a section above it, and
+// each tracked key must be read the same way.
 func compareSections(ps *problems, stage string, inYAML map[string]bool, declared []string) {
-	want := map[string]bool{}
-	for _, d := range declared {
-		want[d] = true
+	related := func(a, b string) bool {
+		return a == b || strings.HasPrefix(b, a+".") || strings.HasPrefix(a, b+".")
 	}
-	for _, sec := range sortedKeys(want) {
-		if !inYAML[sec] {
-			ps.add(0, stage, "params", "missing section %q (read by the program)", sec)
+	tracked := sortedKeys(inYAML)
+	for _, d := range slices.Sorted(slices.Values(declared)) {
+		if !slices.ContainsFunc(tracked, func(y string) bool { return related(y, d) }) {
+			ps.add(0, stage, "params", "missing section %q (read by the program)", d)
 		}
 	}
-	for _, sec := range sortedKeys(inYAML) {
-		if !want[sec] {
-			ps.add(0, stage, "params", "section %q is not read by the program", sec)
+	reported := map[string]bool{}
+	for _, y := range tracked {
+		if slices.ContainsFunc(declared, func(d string) bool { return related(d, y) }) {
+			continue
+		}
+		// A section the program reads nothing of is named once.
+		if !slices.ContainsFunc(declared, func(d string) bool { return sectionOf(d) == sectionOf(y) }) {
+			y = sectionOf(y)
+		}
+		if !reported[y] {
+			reported[y] = true
+			ps.add(0, stage, "params", "section %q is not read by the program", y)
 		}
 	}
 }

@@ -110,17 +110,32 @@ func peerSpecs(p params.EvaluatePeers, t *baselines.Train, ub *baselines.UserBia
 	return specs
 }
 
-// tunePeers fits and tunes every peer, per domain, on the
-// meta-validation users at the default support size: ranking peers by
-// NDCG@10, error peers by MAE (in the report's unit), through the same
-// engine, candidates and relevance as the evaluation. The search is by
-// coordinates from the middle of each grid (each hyperparameter scanned
-// with the others fixed, twice round), since a full grid of a
-// three-parameter peer would refit it hundreds of times; ties keep the
-// earlier setting. A domain without training rows is not fitted (the
-// peer cannot rank it); one without validation users keeps the middle of
-// each grid.
+// tunePeers tunes every peer on the meta-validation users
+// (searchPeers), then fits each at its chosen setting (fitPeers): what the
+// evaluate stage does in one go when it is given no tuning.
 func (r *runner) tunePeers(ub *baselines.UserBias, t *baselines.Train) ([]recommend.Scorer, map[string]map[string]PeerChoice, map[string]*PeerCost, error) {
+	choices, secs, err := r.searchPeers(ub, t)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out, costs, err := r.fitPeers(ub, t, choices)
+	for name, c := range costs {
+		c.TuneSeconds = secs[name]
+	}
+	return out, choices, costs, err
+}
+
+// searchPeers tunes every peer, per domain, on the meta-validation users
+// at the default support size: ranking peers by NDCG@10, error peers by
+// MAE (in the report's unit), through the same engine, candidates and
+// relevance as the evaluation. The search is by coordinates from the
+// middle of each grid (each hyperparameter scanned with the others fixed,
+// twice round), since a full grid of a three-parameter peer would refit it
+// hundreds of times; ties keep the earlier setting. A domain without
+// training rows is not tuned (the peer cannot rank it); one without
+// validation users keeps the middle of each grid. It returns the choices
+// and each peer's search time in seconds.
+func (r *runner) searchPeers(ub *baselines.UserBias, t *baselines.Train) (map[string]map[string]PeerChoice, map[string]float64, error) {
 	specs := peerSpecs(r.cfg.Peers, t, ub)
 	cases := validCases(r.data, &r.cfg)
 	byDom := make([][]userCase, len(r.data.Domains))
@@ -128,47 +143,105 @@ func (r *runner) tunePeers(ub *baselines.UserBias, t *baselines.Train) ([]recomm
 		byDom[c.domain] = append(byDom[c.domain], c)
 	}
 	choices := map[string]map[string]PeerChoice{}
-	costs := map[string]*PeerCost{}
-	var out []recommend.Scorer
+	secs := map[string]float64{}
 	for _, sp := range specs {
 		name := sp.sc.Name()
 		start := time.Now()
 		choices[name] = map[string]PeerChoice{}
+		for d := range r.data.Domains {
+			dom := &r.data.Domains[d]
+			if len(t.Norm[d]) == 0 {
+				continue
+			}
+			_, ch, err := r.search(sp, d, byDom[d])
+			if err != nil {
+				return nil, nil, fmt.Errorf("peer %s on %s: %w", name, dom.Name, err)
+			}
+			if sp.done != nil {
+				sp.done(d)
+			}
+			choices[name][dom.Name] = ch
+		}
+		secs[name] = round3(time.Since(start).Seconds())
+		r.logf("peer %s tuned in %.1fs", name, time.Since(start).Seconds())
+	}
+	return choices, secs, nil
+}
+
+// fitPeers fits every peer, per domain, at the setting choices name for
+// it, from nothing and measured: what fitting the peer costs a user who
+// knows the setting. choices must hold a setting on the peer's grid for
+// every domain the peer can rank (a tuning made with other grids, or on
+// other data, is refused rather than scored).
+func (r *runner) fitPeers(ub *baselines.UserBias, t *baselines.Train, choices map[string]map[string]PeerChoice) ([]recommend.Scorer, map[string]*PeerCost, error) {
+	specs := peerSpecs(r.cfg.Peers, t, ub)
+	costs := map[string]*PeerCost{}
+	var out []recommend.Scorer
+	for _, sp := range specs {
+		name := sp.sc.Name()
 		cost := &PeerCost{FitSeconds: map[string]float64{}, PeakHeapMiB: map[string]float64{}}
 		for d := range r.data.Domains {
 			dom := &r.data.Domains[d]
 			if len(t.Norm[d]) == 0 {
 				continue
 			}
-			best, ch, err := r.search(sp, d, byDom[d])
-			if err != nil {
-				return nil, nil, nil, fmt.Errorf("peer %s on %s: %w", name, dom.Name, err)
+			ch, ok := choices[name][dom.Name]
+			if !ok {
+				return nil, nil, fmt.Errorf("peer %s on %s: no tuned setting", name, dom.Name)
 			}
-			// Refit at the chosen setting from nothing (the search's caches
-			// freed first), measured: what fitting this peer costs a user
-			// who knows the setting.
+			x, err := sp.setting(ch)
+			if err != nil {
+				return nil, nil, fmt.Errorf("peer %s on %s: %w", name, dom.Name, err)
+			}
 			if sp.done != nil {
 				sp.done(d)
 			}
-			secs, peak, err := measure(func() error { return sp.fit(d, best) })
+			secs, peak, err := measure(func() error { return sp.fit(d, x) })
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("peer %s on %s: %w", name, dom.Name, err)
+				return nil, nil, fmt.Errorf("peer %s on %s: %w", name, dom.Name, err)
 			}
 			cost.FitSeconds[dom.Name], cost.PeakHeapMiB[dom.Name] = round3(secs), round3(peak)
 			if sp.done != nil {
 				sp.done(d)
 			}
-			choices[name][dom.Name] = ch
+		}
+		for dom := range choices[name] {
+			if r.data.Domain(dom) == nil {
+				return nil, nil, fmt.Errorf("peer %s: a setting for %q, which is not a domain of the task files", name, dom)
+			}
 		}
 		if sp.after != nil {
 			sp.after()
 		}
-		cost.TuneSeconds = round3(time.Since(start).Seconds())
 		costs[name] = cost
-		r.logf("peer %s tuned and fitted in %.1fs", name, time.Since(start).Seconds())
 		out = append(out, sp.sc)
 	}
-	return out, choices, costs, nil
+	for name := range choices {
+		if !slices.ContainsFunc(specs, func(sp peerSpec) bool { return sp.sc.Name() == name }) {
+			return nil, nil, fmt.Errorf("peer %s: tuned, but params evaluate.peers gives it no grid", name)
+		}
+	}
+	return out, costs, nil
+}
+
+// setting is a choice's hyperparameters in the order of the spec's grids,
+// each checked to lie on its grid.
+func (sp peerSpec) setting(ch PeerChoice) ([]float64, error) {
+	if len(ch.Params) != len(sp.dims) {
+		return nil, fmt.Errorf("setting %v: want the hyperparameters of params evaluate.peers (%d)", ch.Params, len(sp.dims))
+	}
+	x := make([]float64, len(sp.dims))
+	for i, dim := range sp.dims {
+		v, ok := ch.Params[dim.name]
+		if !ok {
+			return nil, fmt.Errorf("setting %v: no %s", ch.Params, dim.name)
+		}
+		if !slices.Contains(dim.grid, v) {
+			return nil, fmt.Errorf("setting %s = %g is not on params evaluate.peers' grid %v", dim.name, v, dim.grid)
+		}
+		x[i] = v
+	}
+	return x, nil
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

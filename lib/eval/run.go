@@ -49,6 +49,10 @@ type Options struct {
 	// repository root), so the report does not depend on where the
 	// repository is; nil keeps them as given.
 	RelDir func(string) string
+	// Peers, when set, are the peers' settings the peers stage chose
+	// (TunePeers): each peer is fitted at its setting, with no search. Nil
+	// searches here, as TunePeers would.
+	Peers *PeerTuning
 }
 
 // Tables of the evaluation.
@@ -91,6 +95,8 @@ type runner struct {
 	order     map[string][]string // table -> models in evaluation order
 	pred      *predictionWriter
 	log       io.Writer
+	logPrefix string // "evaluate: " unless set
+	peerFile  *PeerTuning
 	tuning    []TuneChoice
 	found     []trained
 	skip      map[string]string
@@ -132,7 +138,7 @@ func RunData(d *Data, p Paths, cfg Config, opt Options) error {
 			return fmt.Errorf("params evaluate.lodo_domains: %q is not a domain of the task files", name)
 		}
 	}
-	r.relDir, r.modelsDir, r.variants = opt.RelDir, p.ModelsDir, opt.Variants
+	r.relDir, r.modelsDir, r.variants, r.peerFile = opt.RelDir, p.ModelsDir, opt.Variants, opt.Peers
 	var shrink Shrinkage
 	if shrink, r.tuning, err = tune(r.data, &r.cfg); err != nil {
 		return err
@@ -185,7 +191,11 @@ func newRunner(d *Data, cfg Config) *runner {
 
 func (r *runner) logf(format string, args ...any) {
 	if r.log != nil {
-		fmt.Fprintf(r.log, "evaluate: "+format+"\n", args...)
+		prefix := r.logPrefix
+		if prefix == "" {
+			prefix = "evaluate: "
+		}
+		fmt.Fprintf(r.log, prefix+format+"\n", args...)
 	}
 }
 
@@ -219,14 +229,23 @@ func (r *runner) entries(modelsDir string, load Loader, shrink Shrinkage) ([]ent
 	if err != nil {
 		return nil, err
 	}
-	peers, tuned, costs, err := r.tunePeers(base.UserBias, t)
+	var peers []recommend.Scorer
+	var costs map[string]*PeerCost
+	if r.peerFile != nil {
+		r.peerTune = r.peerFile.Peers
+		peers, costs, err = r.fitPeers(base.UserBias, t, r.peerTune)
+	} else {
+		peers, r.peerTune, costs, err = r.tunePeers(base.UserBias, t)
+	}
 	if err != nil {
 		return nil, err
 	}
-	r.peerTune = tuned
 	for name, c := range costs {
 		pc := r.costOf(name)
-		pc["tune_seconds"], pc["fit_seconds"], pc["fit_peak_heap_mib"] = c.TuneSeconds, c.FitSeconds, c.PeakHeapMiB
+		pc["fit_seconds"], pc["fit_peak_heap_mib"] = c.FitSeconds, c.PeakHeapMiB
+		if r.peerFile == nil {
+			pc["tune_seconds"] = c.TuneSeconds
+		}
 	}
 	for _, sc := range peers {
 		_, ro := sc.(RankingOnly)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -376,8 +377,9 @@ type Params struct {
 	Train    Train    `yaml:"train"`
 
 	// Raw keeps each top-level section's YAML node, so a stage can hash exactly
-	// the sections it depends on.
-	raw map[string]*yaml.Node
+	// the sections it depends on. (Values, not pointers: yaml.v3 leaves a
+	// *yaml.Node map value empty, which made every hash that of a null.)
+	raw map[string]yaml.Node
 	dir string // folder of params.yaml; relative data.root resolves against it
 }
 
@@ -393,7 +395,7 @@ func Load(path string) (*Params, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var raw map[string]*yaml.Node
+	var raw map[string]yaml.Node
 	if err := yaml.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -477,15 +479,17 @@ func (p *Params) DomainNames() []string {
 	return names
 }
 
-// Hash returns a hex sha256 over the canonical YAML of the named top-level
-// sections, the params a stage declares. Comments and key order in the file
-// do not change it; values do.
+// Hash returns a hex sha256 over the canonical YAML of the named params, the
+// params a stage declares: top-level sections, or keys under one written
+// dotted as dvc.yaml tracks them ("evaluate.peers"), so a stage that reads
+// part of a section is not re-run by the rest. Comments and key order in
+// the file do not change it; values do.
 func (p *Params) Hash(sections ...string) (string, error) {
 	h := sha256.New()
 	for _, s := range sections {
-		node, ok := p.raw[s]
-		if !ok {
-			return "", fmt.Errorf("params: no section %q", s)
+		node, err := p.node(s)
+		if err != nil {
+			return "", err
 		}
 		var v any
 		if err := node.Decode(&v); err != nil {
@@ -498,4 +502,30 @@ func (p *Params) Hash(sections ...string) (string, error) {
 		fmt.Fprintf(h, "%s\n%s\n", s, b)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// node finds a top-level section or a dotted key under one.
+func (p *Params) node(key string) (*yaml.Node, error) {
+	parts := strings.Split(key, ".")
+	top, ok := p.raw[parts[0]]
+	node := &top
+	if !ok {
+		return nil, fmt.Errorf("params: no section %q", parts[0])
+	}
+	for i, part := range parts[1:] {
+		var next *yaml.Node
+		if node.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(node.Content); j += 2 {
+				if node.Content[j].Value == part {
+					next = node.Content[j+1]
+					break
+				}
+			}
+		}
+		if next == nil {
+			return nil, fmt.Errorf("params: no key %q", strings.Join(parts[:i+2], "."))
+		}
+		node = next
+	}
+	return node, nil
 }

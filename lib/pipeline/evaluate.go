@@ -42,11 +42,11 @@ const (
 var evalSections = []string{"split", "tasks", "evaluate"}
 
 // evaluateStage declares the evaluation. It depends on the whole tasks
-// folder, the scalers and the folder of every trained model params
+// folder, the scalers, the peers' tuning (the peers stage) and the folder of every trained model params
 // evaluate.models names (the train@<name> stages' outputs), so retraining
 // a model reruns the evaluation.
 func evaluateStage(trained []string) Stage {
-	in := []string{TasksDir, Scalers}
+	in := []string{TasksDir, Scalers, PeerTuning}
 	for _, name := range trained {
 		in = append(in, EvalModelsDir+"/"+name)
 	}
@@ -84,7 +84,11 @@ func runEvaluate(env Env) error {
 	if err != nil {
 		return err
 	}
-	l, err := env.Lineage(p, "evaluate", evalSections, append(evalTaskFiles(p), Scalers)...)
+	l, err := env.Lineage(p, "evaluate", evalSections, append(evalTaskFiles(p), Scalers, PeerTuning)...)
+	if err != nil {
+		return err
+	}
+	peers, err := readPeerTuning(env, p)
 	if err != nil {
 		return err
 	}
@@ -130,7 +134,7 @@ func runEvaluate(env Env) error {
 		Metrics: env.Path(EvalMetrics), States: env.Path(EvalStates), Cross: env.Path(EvalCross), Compare: env.Path(EvalCompare),
 		Report: env.Path(EvalReport), Predictions: env.Path(EvalPredictions),
 		ColdCurve: env.Path(EvalColdCurve), CrossCurve: env.Path(EvalCrossCurve), Cost: env.Path(EvalCost),
-	}, cfg, eval.Options{Load: load, Lineage: l, Log: os.Stderr, Variants: ablations, RelDir: func(abs string) string {
+	}, cfg, eval.Options{Load: load, Lineage: l, Log: os.Stderr, Variants: ablations, Peers: peers, RelDir: func(abs string) string {
 		if r, err := filepath.Rel(env.Root, abs); err == nil {
 			return filepath.ToSlash(r)
 		}

@@ -33,7 +33,7 @@ func Declarations(root string) ([]Stage, error) {
 		tasksStage(),
 	}
 	out = append(out, trainStages(root)...)
-	return append(out, evaluateStage(evalModels)), nil
+	return append(out, peersStage(), evaluateStage(evalModels)), nil
 }
 
 // All is Declarations for the current folder; it panics on a broken

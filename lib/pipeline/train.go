@@ -184,11 +184,8 @@ func runTrain(env Env, name string) error {
 	tmp := env.Path(ModelsDir + "/." + name + ".tmp")
 	os.RemoveAll(tmp)
 	defer os.RemoveAll(tmp)
-	tag := l.ParamsSHA256
-	for _, in := range trainInputs {
-		tag += l.Inputs[in]
-	}
-	// A checkpoint resumes only the build that wrote it: params and inputs
+	tag := checkpointTag(l)
+	// A checkpoint resumes only the build that wrote it: options and inputs
 	// alone would let a changed model or trainer resume (and export) the
 	// old code's weights.
 	build, err := executableDigest()
@@ -299,6 +296,21 @@ func writeCurve(path string, header []string, rows [][]string) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// checkpointTag is what a run's checkpoints are keyed on besides its own
+// options, which each trainer fingerprints (leaving out the run's length,
+// so a longer run resumes a shorter one): the hashes of the task files.
+// The params hash is left out on purpose: it covers train.steps and the
+// epochs, and the options already carry every other training setting. (It
+// was in, but hashed nothing until params.Hash was fixed, so checkpoints
+// have always been keyed this way.)
+func checkpointTag(l artifact.Lineage) string {
+	tag := ""
+	for _, in := range trainInputs {
+		tag += l.Inputs[in]
+	}
+	return tag
 }
 
 // executableDigest is the SHA-256 of the running program's file: it

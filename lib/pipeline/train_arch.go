@@ -41,10 +41,7 @@ func runArch(env Env, p *params.Params, name, arch string, l artifact.Lineage, h
 	tmp := env.Path(ModelsDir + "/." + name + ".tmp")
 	os.RemoveAll(tmp)
 	defer os.RemoveAll(tmp)
-	tag := l.ParamsSHA256
-	for _, in := range trainInputs {
-		tag += l.Inputs[in]
-	}
+	tag := checkpointTag(l)
 	build, err := executableDigest()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: checkpoints off (%v): every seed trains from the start\n", stage, err)

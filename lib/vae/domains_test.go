@@ -100,6 +100,11 @@ func TestDomainOverrides(t *testing.T) {
 	if _, err := Train(b, items, train, valid, o); err == nil || !strings.Contains(err.Error(), `"movies"`) {
 		t.Fatalf("an override of an unknown domain: %v", err)
 	}
+	// A misspelt name sorting after a width override is refused too.
+	o.Domains = map[string]DomainOptions{"e": {Hidden: 8}, "f": {LR: 0.01}}
+	if _, err := Train(b, items, train, valid, o); err == nil || !strings.Contains(err.Error(), `"f"`) {
+		t.Fatalf("an unknown domain after a width override: %v", err)
+	}
 	o.Domains = map[string]DomainOptions{"e": {Latent: -1}}
 	if _, err := Train(b, items, train, valid, o); err == nil {
 		t.Fatal("a negative latent width was accepted")

@@ -176,16 +176,21 @@ func Train(b backends.Backend, items *tasks.ItemTable, train, valid []tasks.Epis
 		c.Domains = append(c.Domains, d.Name)
 		c.Items = append(c.Items, len(d.IDs))
 	}
+	// Every name is checked before any is used: one loop that stopped at
+	// the first width override let a misspelt name after it through.
+	widths := false
 	for _, dom := range slices.Sorted(maps.Keys(o.Domains)) {
 		if !slices.Contains(c.Domains, dom) {
 			return nil, fmt.Errorf("multvae: train.vae.domains names %q, not a domain of the task files (%s)", dom, strings.Join(c.Domains, ", "))
 		}
 		if do := o.Domains[dom]; do.Hidden > 0 || do.Latent > 0 {
-			for _, name := range c.Domains {
-				do := o.at(name)
-				c.Widths = append(c.Widths, Widths{Hidden: do.Hidden, Latent: do.Latent})
-			}
-			break
+			widths = true
+		}
+	}
+	if widths {
+		for _, name := range c.Domains {
+			do := o.at(name)
+			c.Widths = append(c.Widths, Widths{Hidden: do.Hidden, Latent: do.Latent})
 		}
 	}
 	if err := c.Validate(); err != nil {
