@@ -152,6 +152,14 @@ func TestValidateCatchesEachMismatch(t *testing.T) {
 			`dvc.yaml: stage "train@a": params: missing section "prep" (read by the program)`},
 		{"params section tracked but not read", func(t *testing.T, fx *fixture) { fx.edit(t, "      - prep\n", "      - prep\n      - train.lr\n") },
 			`dvc.yaml: stage "prep": params: section "train" is not read by the program`},
+		{"params key read but only another key of its section tracked", func(t *testing.T, fx *fixture) {
+			fx.decl("train@a").Params = []string{"train.lr", "train.epochs", "train.batch"}
+		},
+			`dvc.yaml: stage "train@a": params: missing section "train.batch" (read by the program)`},
+		{"params key tracked beside keys read in its section", func(t *testing.T, fx *fixture) {
+			fx.decl("train@a").Params = []string{"train.lr"}
+			fx.decl("train@b").Params = []string{"train.lr"}
+		}, `dvc.yaml: stage "train@a": params: section "train.epochs" is not read by the program`},
 		{"params key not in params.yaml", func(t *testing.T, fx *fixture) { fx.edit(t, "train.epochs", "train.epoch") },
 			`dvc.yaml: stage "train@a": params: "train.epoch" not found in params.yaml`},
 		{"params from another file", func(t *testing.T, fx *fixture) {
@@ -182,7 +190,7 @@ func TestValidateCatchesEachMismatch(t *testing.T) {
 			wantErr(t, err, c.want)
 			n := 1
 			if strings.Contains(c.want, "train.epoch") {
-				n = 2 // a broken foreach template breaks every member
+				n = 2 // a foreach template's problem is every member's
 			}
 			if ps := problemsOf(t, err); len(ps) != n {
 				t.Errorf("want %d problems, got %d:\n%v", n, len(ps), err)

@@ -42,9 +42,10 @@ const (
 var evalSections = []string{"split", "tasks", "evaluate"}
 
 // evaluateStage declares the evaluation. It depends on the whole tasks
-// folder, the scalers, the peers' tuning (the peers stage) and the folder of every trained model params
-// evaluate.models names (the train@<name> stages' outputs), so retraining
-// a model reruns the evaluation.
+// folder, the scalers, the peers' tuning (the peers stage) and the folder
+// of every trained model params evaluate.models names (the train@<name>
+// stages' outputs), so retraining a model reruns the evaluation, and not
+// the peers' search.
 func evaluateStage(trained []string) Stage {
 	in := []string{TasksDir, Scalers, PeerTuning}
 	for _, name := range trained {
