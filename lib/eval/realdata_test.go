@@ -92,7 +92,7 @@ func realArtifacts(t *testing.T) string {
 		env := pipeline.Env{Root: root, Params: filepath.Join(root, "params.yaml")}
 		for _, s := range stages {
 			switch s.Name {
-			case "ingest", "clean", "normalize", "features", "align", "split", "tasks":
+			case "ingest", "clean", "normalize", "features", "align", "split", "tasks", "peers":
 				if err := s.Run(env); err != nil {
 					realErr = err
 					return
@@ -294,39 +294,43 @@ func realScalers(t *testing.T) []schema.Scaler {
 
 func TestRealStageIsDeterministic(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the evaluate stage twice on the real data")
+		t.Skip("runs the peers and evaluate stages twice on the real data")
 	}
 	root := realArtifacts(t)
 	stages, err := pipeline.Declarations(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stage *pipeline.Stage
-	for i := range stages {
-		if stages[i].Name == "evaluate" {
-			stage = &stages[i]
-		}
-	}
-	if stage == nil {
-		t.Fatal("no evaluate stage declared")
-	}
 	env := pipeline.Env{Root: root, Params: filepath.Join(root, "params.yaml")}
-	files := append(append([]string{}, stage.Outs...), stage.Metrics...)
-	files = append(files, stage.Plots...)
-	var first [][]byte
-	for run := range 2 {
-		if err := stage.Run(env); err != nil {
-			t.Fatal(err)
-		}
-		for i, f := range files {
-			b, err := os.ReadFile(filepath.Join(root, f))
-			if err != nil {
-				t.Fatal(err)
+	// The peers stage first: evaluate reads its tuning, and refuses one
+	// that is not its inputs' and params'.
+	for _, name := range []string{"peers", "evaluate"} {
+		var stage *pipeline.Stage
+		for i := range stages {
+			if stages[i].Name == name {
+				stage = &stages[i]
 			}
-			if run == 0 {
-				first = append(first, b)
-			} else if !bytes.Equal(first[i], b) {
-				t.Errorf("%s differs between two runs of the stage", f)
+		}
+		if stage == nil {
+			t.Fatalf("no %s stage declared", name)
+		}
+		files := append(append([]string{}, stage.Outs...), stage.Metrics...)
+		files = append(files, stage.Plots...)
+		var first [][]byte
+		for run := range 2 {
+			if err := stage.Run(env); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for i, f := range files {
+				b, err := os.ReadFile(filepath.Join(root, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if run == 0 {
+					first = append(first, b)
+				} else if !bytes.Equal(first[i], b) {
+					t.Errorf("%s differs between two runs of the %s stage", f, name)
+				}
 			}
 		}
 	}
