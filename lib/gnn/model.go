@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/crossrec/crossrec/lib/models"
+	"github.com/crossrec/crossrec/lib/recommend"
 	"github.com/crossrec/crossrec/lib/tasks"
 )
 
@@ -23,6 +24,10 @@ type Config struct {
 	Domains []string `json:"domains"`
 	Items   []int    `json:"items"`
 	Groups  [][]int  `json:"groups"`
+	// Priors, one per domain, are the fold-in's tuned weights (prior.go);
+	// none (an export from before them, or the ablation) is the paper's
+	// fold-in.
+	Priors []Prior `json:"priors,omitempty"`
 }
 
 // Validate checks the widths, the catalogue and the groups.
@@ -44,6 +49,14 @@ func (c *Config) Validate() error {
 	}
 	if slices.Contains(seen, false) {
 		return fmt.Errorf("lightgcn: groups %v leave a domain out", c.Groups)
+	}
+	if c.Priors != nil && len(c.Priors) != len(c.Domains) {
+		return fmt.Errorf("lightgcn: %d priors for %d domains", len(c.Priors), len(c.Domains))
+	}
+	for d := range c.Priors {
+		if err := c.Priors[d].validate(c.Domains[d]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -143,21 +156,33 @@ type edge struct {
 // their items of layer k of the item, weighted 1/sqrt(|edges| (deg_i + 1))
 // (the +1 is the user's own edge), and the user's embedding is the mean
 // over layers 0..L with layer 0 (an ID row the user does not have) zero.
-// The user's effect on the items' own layers is left out: that is the
-// fold-in, not a retraining.
-func (m *Model) userVector(edges []edge) []float32 {
+// Source-domain edges count with weight alpha, in the sum and in |edges|
+// (alpha 1 is the paper's fold-in of all of a user's edges). The user's
+// effect on the items' own layers is left out: that is the fold-in, not a
+// retraining. A user with no weighted edge has no vector (nil).
+func (m *Model) userVector(target, source []edge, alpha float64) []float32 {
+	count := float64(len(target)) + alpha*float64(len(source))
+	if count == 0 {
+		return nil
+	}
 	dim, l := m.Config.Dim, m.Config.Layers
 	u := make([]float32, dim)
-	norm := 1 / math.Sqrt(float64(len(edges)))
-	for _, e := range edges {
-		di := &m.dom[e.domain]
-		w := float32(norm / math.Sqrt(float64(di.degree[e.item])+1) / float64(l+1))
-		for k := range l {
-			row := di.layers[k][int(e.item)*dim:][:dim]
-			for j, v := range row {
-				u[j] += w * v
+	norm := 1 / math.Sqrt(count)
+	add := func(edges []edge, a float64) {
+		for _, e := range edges {
+			di := &m.dom[e.domain]
+			w := float32(a * norm / math.Sqrt(float64(di.degree[e.item])+1) / float64(l+1))
+			for k := range l {
+				row := di.layers[k][int(e.item)*dim:][:dim]
+				for j, v := range row {
+					u[j] += w * v
+				}
 			}
 		}
+	}
+	add(target, 1)
+	if alpha != 0 {
+		add(source, alpha)
 	}
 	return u
 }
@@ -178,31 +203,33 @@ func (m *Model) edges(out []edge, domain int32, set []tasks.Rated) ([]edge, erro
 }
 
 // score ranks candidates of domain by the dot product with the user's
-// vector; a user with no edge (the pure cold start) is ranked by the
-// items' training degree, the only thing the graph knows about them.
-func (m *Model) score(edges []edge, domain int32, cands []int32) ([]float32, error) {
+// vector plus the domain prior's weight on log(1 + training degree); a
+// user with no edge (the pure cold start) is ranked by the degree alone,
+// the only thing the graph knows about the items.
+func (m *Model) score(target, source []edge, cross bool, domain int32, cands []int32) ([]float32, error) {
 	di := &m.dom[domain]
 	out := make([]float32, len(cands))
 	n, dim := m.Config.Items[domain], m.Config.Dim
-	if len(edges) == 0 {
-		for i, c := range cands {
-			if c < 0 || int(c) >= n {
-				return nil, fmt.Errorf("%s: %s candidate %d outside the catalogue of %d items", m.name, m.Config.Domains[domain], c, n)
-			}
-			out[i] = float32(math.Log1p(float64(di.degree[c])))
-		}
-		return out, nil
+	var prior *Prior
+	if m.Config.Priors != nil {
+		prior = &m.Config.Priors[domain]
 	}
-	u := m.userVector(edges)
+	alpha, gamma := prior.weights(len(target), cross)
+	u := m.userVector(target, source, alpha)
 	for i, c := range cands {
 		if c < 0 || int(c) >= n {
 			return nil, fmt.Errorf("%s: %s candidate %d outside the catalogue of %d items", m.name, m.Config.Domains[domain], c, n)
+		}
+		logDeg := math.Log1p(float64(di.degree[c]))
+		if u == nil {
+			out[i] = float32(logDeg)
+			continue
 		}
 		var s float32
 		for j, v := range di.final[int(c)*dim:][:dim] {
 			s += u[j] * v
 		}
-		out[i] = s
+		out[i] = float32(float64(s) + gamma*logDeg)
 	}
 	return out, nil
 }
@@ -224,7 +251,7 @@ func (m *Model) Score(domain int32, support []tasks.Rated, cands []int32) ([]flo
 	if err != nil {
 		return nil, err
 	}
-	return m.score(e, domain, cands)
+	return m.score(e, nil, false, domain, cands)
 }
 
 // ScoreCross implements recommend.CrossScorer: the user's source-domain
@@ -242,10 +269,24 @@ func (m *Model) ScoreCross(sourceDomain int32, source []tasks.Rated, domain int3
 	if err != nil {
 		return nil, err
 	}
-	if m.dom[sourceDomain].group == m.dom[domain].group {
-		if e, err = m.edges(e, sourceDomain, source); err != nil {
-			return nil, err
-		}
+	if m.dom[sourceDomain].group != m.dom[domain].group || sourceDomain == domain {
+		return m.score(e, nil, false, domain, cands)
 	}
-	return m.score(e, domain, cands)
+	src, err := m.edges(nil, sourceDomain, source)
+	if err != nil {
+		return nil, err
+	}
+	return m.score(e, src, true, domain, cands)
+}
+
+// Ablations are the same weights without the tuned prior (prior.go): the
+// paper's fold-in, every edge weighted alike and no degree term.
+func (m *Model) Ablations() ([]recommend.Scorer, error) {
+	if m.Config.Priors == nil {
+		return nil, fmt.Errorf("%s: a LightGCN without a tuned prior has no ablation", m.name)
+	}
+	off := *m
+	off.name = m.name + "-no-prior"
+	off.Config.Priors = nil
+	return []recommend.Scorer{&off}, nil
 }

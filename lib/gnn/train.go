@@ -30,11 +30,16 @@ type Options struct {
 	// EvalEvery epochs each domain's meta-validation users are scored by
 	// the fold-in (meta.RankNDCG at support size SupportK); each group
 	// exports the point with the best mean over its domains.
-	EvalEvery     int
-	SupportK      int
-	Seed          uint64
-	CheckpointDir string // a finished group's result is kept there (resume)
-	Tag           string // mixed into the checkpoint fingerprint
+	EvalEvery int
+	SupportK  int
+	Seed      uint64
+	// PriorKs are the support sizes the fold-in's prior is tuned at
+	// (prior.go) on valid and, for the domains they target, on Cross (the
+	// cross-domain validation episodes); none tunes no prior.
+	PriorKs       []int
+	Cross         []tasks.Episode `json:"-"`
+	CheckpointDir string          // a finished group's result is kept there (resume)
+	Tag           string          // mixed into the checkpoint fingerprint
 	Progress      io.Writer
 }
 
@@ -128,6 +133,23 @@ func Train(items *tasks.ItemTable, train, valid []tasks.Episode, o Options) (*Re
 	res.Weights = &models.Weights{Specs: c.Vars()}
 	for d := range c.Domains {
 		res.Weights.Values = append(res.Weights.Values, tensors[d]...)
+	}
+	if len(o.PriorKs) > 0 {
+		// Tuned on the exported epoch's item side, after any resume: the
+		// checkpoint holds what training alone decides.
+		m, err := NewModel("prior", c, res.Weights)
+		if err != nil {
+			return nil, err
+		}
+		if res.Config.Priors, err = TunePriors(m, valid, o.Cross, o.PriorKs); err != nil {
+			return nil, err
+		}
+		if o.Progress != nil {
+			for d, p := range res.Config.Priors {
+				fmt.Fprintf(o.Progress, "lightgcn %s: prior gamma %v at K %v; with a source: weight %v, gamma %v at K %v\n",
+					c.Domains[d], p.Gamma, p.Ks, p.CrossSource, p.CrossGamma, p.CrossKs)
+			}
+		}
 	}
 	return res, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/crossrec/crossrec/lib/meta"
 	"github.com/crossrec/crossrec/lib/models"
 	"github.com/crossrec/crossrec/lib/params"
+	"github.com/crossrec/crossrec/lib/split"
 	"github.com/crossrec/crossrec/lib/tasks"
 	"github.com/crossrec/crossrec/lib/vae"
 )
@@ -140,7 +141,21 @@ func runTrain(env Env, name string) error {
 		return fmt.Errorf("train.seeds: none")
 	}
 	stage := "train@" + name
-	l, err := env.Lineage(p, stage, []string{"split", "train"}, trainInputs...)
+	inputs := trainInputs
+	var crossValid []string
+	if run.Arch == gnn.Arch {
+		// LightGCN tunes its fold-in's source weight on the cross-domain
+		// validation users (lib/gnn prior.go); the file names come from
+		// the task folder, the stage's dependency.
+		if crossValid, err = filepath.Glob(env.Path(TasksDir + "/cross_*_" + split.Valid + ".arrow")); err != nil {
+			return err
+		}
+		for i, f := range crossValid {
+			crossValid[i] = TasksDir + "/" + filepath.Base(f)
+		}
+		inputs = slices.Concat(trainInputs, crossValid)
+	}
+	l, err := env.Lineage(p, stage, []string{"split", "train"}, inputs...)
 	if err != nil {
 		return err
 	}
@@ -164,7 +179,15 @@ func runTrain(env Env, name string) error {
 	case vae.Arch:
 		return runTrainVAE(env, p, name, l, items, train, valid)
 	case gnn.Arch:
-		return runTrainGNN(env, p, name, l, items, train, valid)
+		var cross []tasks.Episode
+		for _, f := range crossValid {
+			eps, _, err := tasks.LoadEpisodes(env.Path(f))
+			if err != nil {
+				return err
+			}
+			cross = append(cross, eps...)
+		}
+		return runTrainGNN(env, p, name, l, items, train, valid, cross)
 	}
 	if run.ExcludeDomain != "" && !slices.Contains(cat.Domains, run.ExcludeDomain) {
 		return fmt.Errorf("train.models.%s.exclude_domain: no domain %q", name, run.ExcludeDomain)

@@ -182,7 +182,7 @@ func GNNOptions(g params.TrainGNN, seed uint64, supportK int) gnn.Options {
 // runTrainGNN trains LightGCN (arch lightgcn). Its propagation runs in
 // plain Go on every machine (lib/gnn says why), so train.backend does not
 // apply.
-func runTrainGNN(env Env, p *params.Params, name string, l artifact.Lineage, items *tasks.ItemTable, train, valid []tasks.Episode) error {
+func runTrainGNN(env Env, p *params.Params, name string, l artifact.Lineage, items *tasks.ItemTable, train, valid, cross []tasks.Episode) error {
 	stage := "train@" + name
 	header := []string{"seed", "group", "step", "train_bpr", "valid_ndcg"}
 	return runArch(env, p, name, gnn.Arch, l, header, func(seed uint64, ckpt, tag string) (*archSeed, error) {
@@ -191,6 +191,7 @@ func runTrainGNN(env Env, p *params.Params, name string, l artifact.Lineage, ite
 			o.Epochs = e
 		}
 		o.CheckpointDir, o.Tag, o.Progress = ckpt, tag, os.Stderr
+		o.PriorKs, o.Cross = p.Split.CurveKs, cross
 		res, err := gnn.Train(items, train, valid, o)
 		if err != nil {
 			return nil, err
@@ -200,7 +201,7 @@ func runTrainGNN(env Env, p *params.Params, name string, l artifact.Lineage, ite
 		}
 		h := gnn.Header{Name: name, Config: res.Config, Training: map[string]any{
 			"seed": seed, "epochs": o.Epochs, "batch": o.Batch, "lr": o.LR, "l2": o.L2, "user_embeddings": o.UserEmbeddings,
-			"exported_epoch": res.BestEpoch,
+			"exported_epoch": res.BestEpoch, "prior_ks": o.PriorKs,
 		}}
 		r := &archSeed{save: func(dir string) error { return gnn.Save(dir, h, res.Weights, l) }}
 		best := map[string]any{}
