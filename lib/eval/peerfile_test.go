@@ -68,6 +68,9 @@ func TestPeerTuningFileScoresAsTuningInPlace(t *testing.T) {
 	refused("a peer without a grid", "peer nope: tuned, but params evaluate.peers gives it no grid", func(pt *PeerTuning) {
 		pt.Peers["nope"] = map[string]PeerChoice{}
 	})
+	refused("a domain the task files lack", `peer ease: a setting for "nowhere", which is not a domain of the task files`, func(pt *PeerTuning) {
+		pt.Peers["ease"]["nowhere"] = pt.Peers["ease"]["d"]
+	})
 
 	if err := os.WriteFile(path, []byte(`{"peers": {}}`), 0o644); err != nil {
 		t.Fatal(err)

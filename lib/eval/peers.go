@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"runtime/metrics"
@@ -175,28 +176,27 @@ func (r *runner) searchPeers(ub *baselines.UserBias, t *baselines.Train) (map[st
 // other data, is refused rather than scored).
 func (r *runner) fitPeers(ub *baselines.UserBias, t *baselines.Train, choices map[string]map[string]PeerChoice) ([]recommend.Scorer, map[string]*PeerCost, error) {
 	specs := peerSpecs(r.cfg.Peers, t, ub)
+	var fitted []int
+	for d := range r.data.Domains {
+		if len(t.Norm[d]) > 0 {
+			fitted = append(fitted, d)
+		}
+	}
+	settings, err := checkPeerChoices(specs, choices, r.data, fitted)
+	if err != nil {
+		return nil, nil, err
+	}
 	costs := map[string]*PeerCost{}
 	var out []recommend.Scorer
-	for _, sp := range specs {
+	for si, sp := range specs {
 		name := sp.sc.Name()
 		cost := &PeerCost{FitSeconds: map[string]float64{}, PeakHeapMiB: map[string]float64{}}
-		for d := range r.data.Domains {
+		for _, d := range fitted {
 			dom := &r.data.Domains[d]
-			if len(t.Norm[d]) == 0 {
-				continue
-			}
-			ch, ok := choices[name][dom.Name]
-			if !ok {
-				return nil, nil, fmt.Errorf("peer %s on %s: no tuned setting", name, dom.Name)
-			}
-			x, err := sp.setting(ch)
-			if err != nil {
-				return nil, nil, fmt.Errorf("peer %s on %s: %w", name, dom.Name, err)
-			}
 			if sp.done != nil {
 				sp.done(d)
 			}
-			secs, peak, err := measure(func() error { return sp.fit(d, x) })
+			secs, peak, err := measure(func() error { return sp.fit(d, settings[si][d]) })
 			if err != nil {
 				return nil, nil, fmt.Errorf("peer %s on %s: %w", name, dom.Name, err)
 			}
@@ -205,23 +205,49 @@ func (r *runner) fitPeers(ub *baselines.UserBias, t *baselines.Train, choices ma
 				sp.done(d)
 			}
 		}
-		for dom := range choices[name] {
-			if r.data.Domain(dom) == nil {
-				return nil, nil, fmt.Errorf("peer %s: a setting for %q, which is not a domain of the task files", name, dom)
-			}
-		}
 		if sp.after != nil {
 			sp.after()
 		}
 		costs[name] = cost
 		out = append(out, sp.sc)
 	}
-	for name := range choices {
+	return out, costs, nil
+}
+
+// checkPeerChoices checks a tuning against the peers params give grids
+// for and the task files' domains, before any peer is fitted (a stale or
+// edited tuning is refused at once, not after the fits before it): every
+// peer and domain it names exist, every fitted domain has a setting, every
+// setting is on its grid. It returns each spec's setting per domain index.
+func checkPeerChoices(specs []peerSpec, choices map[string]map[string]PeerChoice, data *Data, fitted []int) ([]map[int][]float64, error) {
+	for _, name := range slices.Sorted(maps.Keys(choices)) {
 		if !slices.ContainsFunc(specs, func(sp peerSpec) bool { return sp.sc.Name() == name }) {
-			return nil, nil, fmt.Errorf("peer %s: tuned, but params evaluate.peers gives it no grid", name)
+			return nil, fmt.Errorf("peer %s: tuned, but params evaluate.peers gives it no grid", name)
+		}
+		for _, dom := range slices.Sorted(maps.Keys(choices[name])) {
+			if data.Domain(dom) == nil {
+				return nil, fmt.Errorf("peer %s: a setting for %q, which is not a domain of the task files", name, dom)
+			}
 		}
 	}
-	return out, costs, nil
+	out := make([]map[int][]float64, len(specs))
+	for si, sp := range specs {
+		name := sp.sc.Name()
+		out[si] = map[int][]float64{}
+		for _, d := range fitted {
+			dom := data.Domains[d].Name
+			ch, ok := choices[name][dom]
+			if !ok {
+				return nil, fmt.Errorf("peer %s on %s: no tuned setting", name, dom)
+			}
+			x, err := sp.setting(ch)
+			if err != nil {
+				return nil, fmt.Errorf("peer %s on %s: %w", name, dom, err)
+			}
+			out[si][d] = x
+		}
+	}
+	return out, nil
 }
 
 // setting is a choice's hyperparameters in the order of the spec's grids,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/crossrec/crossrec/lib/adapt"
+	"github.com/crossrec/crossrec/lib/artifact"
 	"github.com/crossrec/crossrec/lib/eval"
 	"github.com/crossrec/crossrec/lib/gnn"
 	"github.com/crossrec/crossrec/lib/models"
@@ -76,20 +77,30 @@ func evalTaskFiles(p *params.Params) []string {
 	return files
 }
 
-func runEvaluate(env Env) error {
+// evalStage opens a stage of lib/eval (peers, evaluate): the params, the
+// evaluation's settings and the lineage over the params sections and the
+// input files the stage reads.
+func evalStage(env Env, stage string, sections []string, inputs func(*params.Params) []string) (*params.Params, eval.Config, artifact.Lineage, error) {
 	p, err := env.Load()
 	if err != nil {
-		return err
+		return nil, eval.Config{}, artifact.Lineage{}, err
 	}
 	cfg, err := eval.ConfigFrom(p)
 	if err != nil {
-		return err
+		return nil, eval.Config{}, artifact.Lineage{}, err
 	}
-	l, err := env.Lineage(p, "evaluate", evalSections, append(evalTaskFiles(p), Scalers, PeerTuning)...)
+	l, err := env.Lineage(p, stage, sections, inputs(p)...)
+	return p, cfg, l, err
+}
+
+func runEvaluate(env Env) error {
+	p, cfg, l, err := evalStage(env, "evaluate", evalSections, func(p *params.Params) []string {
+		return append(evalTaskFiles(p), Scalers, PeerTuning)
+	})
 	if err != nil {
 		return err
 	}
-	peers, err := readPeerTuning(env, p)
+	peers, err := readPeerTuning(env, p, l.Inputs)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/crossrec/crossrec/lib/artifact"
 	"github.com/crossrec/crossrec/lib/eval"
+	"github.com/crossrec/crossrec/lib/params"
 	"github.com/crossrec/crossrec/lib/split"
 )
 
@@ -43,15 +44,7 @@ func peersStage() Stage {
 }
 
 func runPeers(env Env) error {
-	p, err := env.Load()
-	if err != nil {
-		return err
-	}
-	cfg, err := eval.ConfigFrom(p)
-	if err != nil {
-		return err
-	}
-	l, err := env.Lineage(p, "peers", peerParams, peerInputs...)
+	_, cfg, l, err := evalStage(env, "peers", peerParams, func(*params.Params) []string { return peerInputs })
 	if err != nil {
 		return err
 	}
@@ -79,18 +72,20 @@ func runPeers(env Env) error {
 // readPeerTuning reads the peers stage's output for evaluate and refuses
 // one made from other task files or other params: fitted at stale
 // settings, the peers would be scored at values validation never chose.
+// inputs are evaluate's lineage inputs, which hash every file the peers
+// read (peerInputs).
 func readPeerTuning(env Env, p interface {
 	Hash(...string) (string, error)
-}) (*eval.PeerTuning, error) {
+}, inputs map[string]string) (*eval.PeerTuning, error) {
 	pt, err := eval.ReadPeerTuning(env.Path(PeerTuning))
 	if err != nil {
 		return nil, err
 	}
 	now := map[string]string{}
 	for _, in := range peerInputs {
-		h, err := artifact.InputHash(env.Path(in))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", in, err)
+		h, ok := inputs[in]
+		if !ok {
+			return nil, fmt.Errorf("readPeerTuning: %s is not among evaluate's inputs", in)
 		}
 		now[in] = h
 	}

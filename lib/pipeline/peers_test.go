@@ -8,6 +8,7 @@ import (
 
 	"github.com/crossrec/crossrec/lib/artifact"
 	"github.com/crossrec/crossrec/lib/eval"
+	"github.com/crossrec/crossrec/lib/params"
 )
 
 // fixedHash stands in for params.yaml: the hash of whatever is asked.
@@ -44,12 +45,27 @@ func TestReadPeerTuningRefusesAStaleTuning(t *testing.T) {
 	if err := eval.WritePeerTuning(env.Path(PeerTuning), pt); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readPeerTuning(env, fixedHash("p1")); err != nil {
+	// What evaluate's lineage hashes: its task files, the scalers and the
+	// tuning; the peers' inputs must be among them.
+	evalInputs := func() map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, in := range append(evalTaskFiles(&params.Params{}), Scalers) {
+			if h, err := artifact.InputHash(env.Path(in)); err == nil {
+				out[in] = h
+			}
+		}
+		return out
+	}
+	if _, err := readPeerTuning(env, fixedHash("p1"), evalInputs()); err != nil {
 		t.Fatalf("a current tuning refused: %v", err)
+	}
+	if _, err := readPeerTuning(env, fixedHash("p1"), map[string]string{}); err == nil || !strings.Contains(err.Error(), "not among evaluate's inputs") {
+		t.Errorf("inputs without the peers' files: got %v", err)
 	}
 	stale := func(what string, h fixedHash) {
 		t.Helper()
-		_, err := readPeerTuning(env, h)
+		_, err := readPeerTuning(env, h, evalInputs())
 		if err == nil || !strings.Contains(err.Error(), "dvc repro peers") {
 			t.Errorf("%s: got %v, want a refusal naming dvc repro peers", what, err)
 		}
